@@ -1,0 +1,1 @@
+"""Inputs to worlds and events: prompt / image / voice -> WorldSpec; directing text -> events."""

@@ -1,0 +1,125 @@
+"""Benchmark registry behind `tidepool bench`.
+
+Each package registers its measurements with `@benchmark`; `ui/bench_suite.py` lists the
+modules to import. Performance is measured here and reported (README, notes), never asserted
+by timed unit tests. A benchmark function takes `quick: bool` (fewer repetitions, smaller
+inputs where the result stays meaningful) and returns a list of `Measurement`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One measured number. `target` is the budget from DESIGN.md (None: reported only)."""
+
+    name: str
+    value: float
+    unit: str
+    target: float | None = None
+    better: Literal["higher", "lower"] = "higher"
+
+    @property
+    def ok(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.better == "higher" else self.value <= self.target
+
+    def to_json(self) -> dict:
+        return {"value": self.value, "unit": self.unit, "target": self.target, "ok": self.ok}
+
+
+BenchFn = Callable[[bool], list[Measurement]]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    group: str
+    fn: BenchFn
+    fresh_process: bool = False
+
+
+_REGISTRY: dict[str, Benchmark] = {}
+
+
+def benchmark(group: str, *, fresh_process: bool = False) -> Callable[[BenchFn], BenchFn]:
+    """Register `fn(quick) -> list[Measurement]` under a group name (e.g. "render")."""
+
+    def register(fn: BenchFn) -> BenchFn:
+        key = f"{group}:{fn.__name__}"
+        _REGISTRY[key] = Benchmark(group, fn, fresh_process)
+        return fn
+
+    return register
+
+
+def registered() -> dict[str, Benchmark]:
+    """The benchmarks registered so far, by "group:function" key."""
+    return dict(_REGISTRY)
+
+
+def run_all(*, quick: bool = False, only: str | None = None) -> dict[str, Measurement]:
+    """Run every registered benchmark (or those whose key contains `only`)."""
+    results: dict[str, Measurement] = {}
+    for key, bench in _REGISTRY.items():
+        if only and only not in key:
+            continue
+        log.info("bench %s", key)
+        for m in bench.fn(quick):
+            results[m.name] = m
+    return results
+
+
+def machine_info() -> dict:
+    """CPU count, platform and library versions, and the CUDA device if any."""
+    import numba
+    import numpy
+    import torch
+
+    info: dict = {
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "torch": torch.__version__,
+        "numba_threads": numba.get_num_threads(),
+    }
+    try:
+        import gsplat
+
+        info["gsplat"] = gsplat.__version__
+    except ImportError:
+        info["gsplat"] = None
+    info["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return info
+
+
+def timed(fn: Callable[[], object], *, repeat: int, warmup: int = 1) -> list[float]:
+    """Wall-clock seconds of `repeat` calls of fn after `warmup` calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def as_json(results: dict[str, Measurement], machine: dict) -> dict:
+    return {"machine": machine, "results": {k: v.to_json() for k, v in results.items()}}
+
+

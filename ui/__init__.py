@@ -1,0 +1,1 @@
+"""Tidepool's user interfaces: the Gradio studio with its live WebSocket viewport, and the CLI."""

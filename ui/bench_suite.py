@@ -1,0 +1,15 @@
+"""The modules whose `@benchmark`s `tidepool bench` runs. Add a module here to register it."""
+
+from __future__ import annotations
+
+import importlib
+
+BENCH_MODULES = [
+    "studio.bench_core",
+]
+
+
+def load_all() -> None:
+    """Import every benchmark module so its benchmarks register."""
+    for name in BENCH_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,192 @@
+"""The `tidepool` command line (DESIGN.md, "The command line").
+
+`--json` prints exactly one JSON object on stdout. Errors go to stderr with a non-zero exit
+code and a message that names the bad value and the fix. A command whose capability has not
+landed exits with code 2 and says so; it never prints fake output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from ui.library import default_library
+
+app = typer.Typer(
+    name="tidepool",
+    help="Tidepool: create worlds from a sentence, walk them live, direct, rewind, branch, export.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+log = logging.getLogger("tidepool")
+
+
+def fail(message: str, *, code: int = 1) -> NoReturn:
+    """Print an error to stderr and exit with `code`."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def not_implemented(capability: str) -> NoReturn:
+    """Exit 2 for a command whose capability has not landed yet."""
+    typer.echo(f"not implemented yet: {capability}", err=True)
+    raise typer.Exit(2)
+
+
+def emit_json(obj: dict) -> None:
+    """The one JSON object a `--json` command prints on stdout."""
+    sys.stdout.write(json.dumps(obj) + "\n")
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def studio(
+    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 exposes the studio to your network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 7860,
+    library: Annotated[Path | None, typer.Option(help="Folder of .tidepool worlds [default: $TIDEPOOL_HOME or ~/.local/share/tidepool].")] = None,
+) -> None:
+    """Start the studio in the browser (http://HOST:PORT)."""
+    import uvicorn
+
+    from ui.app import create_app
+
+    if not 0 < port < 65536:
+        fail(f"--port {port} is not a TCP port; pick one in 1..65535, e.g. 7860.")
+    if host == "0.0.0.0":
+        typer.echo(
+            "warning: --host 0.0.0.0 makes the studio reachable from other machines on your network.",
+            err=True,
+        )
+    try:
+        web = create_app(library or default_library())
+    except OSError as e:
+        fail(str(e))
+    typer.echo(f"Tidepool studio on http://{host}:{port}", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def new(
+    prompt: Annotated[str, typer.Argument(help="What the world should be, in a sentence.")],
+    image: Annotated[Path | None, typer.Option(help="An image to build the world from.")] = None,
+    seed: Annotated[int | None, typer.Option(help="World seed (random if omitted).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="The .tidepool file to write.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a world from a prompt (or an image) and save it as a .tidepool file."""
+    not_implemented("worlds from a prompt (issue: Worlds from a prompt)")
+
+
+@app.command()
+def render(
+    file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
+    branch: Annotated[str | None, typer.Option(help="Branch to render.")] = None,
+    at: Annotated[float | None, typer.Option(help="Time in seconds on the branch.")] = None,
+    camera: Annotated[str | None, typer.Option(help="x,y,z,yaw,pitch (metres, degrees).")] = None,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT in pixels.")] = "1280x720",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="PNG to write.")] = None,
+    backend: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
+) -> None:
+    """Render one frame of a world to PNG."""
+    not_implemented("rendering a world file (issues: Splat rendering, Worlds from a prompt)")
+
+
+@app.command()
+def play(
+    file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
+    script: Annotated[Path, typer.Option(help="A JSONL script of inputs and commands.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Drive a session headless from a script (as fast as the CPU allows)."""
+    not_implemented("headless sessions (issue: Live sessions)")
+
+
+@app.command()
+def direct(
+    file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
+    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')],
+    at: Annotated[float | None, typer.Option(help="Time in seconds to apply it at.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Apply one directing command to a session."""
+    not_implemented("directing commands (issue: Directing mode)")
+
+
+@app.command()
+def parse(
+    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the structured events a directing command becomes."""
+    not_implemented("directing commands (issue: Directing mode)")
+
+
+@app.command()
+def export(
+    file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
+    take: Annotated[str, typer.Option(help="Name of the take to export.")],
+    format: Annotated[str, typer.Option("--format", help="mp4|ply|spz|splat|glb|usd|gltf-camera|chan")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT for video.")] = "1280x720",
+    fps: Annotated[int, typer.Option(help="Frames per second for video.")] = 30,
+) -> None:
+    """Export a take: video, splats, meshes or the camera move."""
+    not_implemented("exporters (issue: Exporters)")
+
+
+@app.command()
+def bench(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Fewer repetitions and smaller inputs.")] = False,
+    only: Annotated[str | None, typer.Option(help="Run only benchmarks whose key contains this.")] = None,
+) -> None:
+    """Measure performance against DESIGN.md's budgets and print a table (or JSON)."""
+    from studio import bench as bench_lib
+    from ui.bench_suite import load_all
+
+    load_all()
+    results = bench_lib.run_all(quick=quick, only=only)
+    machine = bench_lib.machine_info()
+    if as_json:
+        emit_json(bench_lib.as_json(results, machine))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(
+        f"[bold]machine[/]: {machine['cpu_count']} CPUs, torch {machine['torch']}, "
+        f"numba {machine['numba']}, gsplat {machine['gsplat']}, CUDA {machine['cuda_device']}"
+    )
+    table = Table("benchmark", "value", "unit", "target", "ok")
+    for name, m in results.items():
+        target = "" if m.target is None else f"{'≥' if m.better == 'higher' else '≤'} {m.target:g}"
+        ok = {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[m.ok]
+        table.add_row(name, f"{m.value:.4g}", m.unit, target, ok)
+    console.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
