@@ -121,5 +121,3 @@ def timed(fn: Callable[[], object], *, repeat: int, warmup: int = 1) -> list[flo
 
 def as_json(results: dict[str, Measurement], machine: dict) -> dict:
     return {"machine": machine, "results": {k: v.to_json() for k, v in results.items()}}
-
-

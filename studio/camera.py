@@ -74,7 +74,9 @@ class Camera:
     @property
     def hfov(self) -> float:
         """Horizontal field of view in degrees."""
-        return float(np.degrees(2 * np.arctan(np.tan(np.radians(self.vfov) / 2) * self.width / self.height)))
+        return float(
+            np.degrees(2 * np.arctan(np.tan(np.radians(self.vfov) / 2) * self.width / self.height))
+        )
 
     def project(self, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3) world points -> ((N, 2) pixel coordinates, (N,) depth along the view axis)."""
@@ -91,7 +93,9 @@ class Camera:
         d = np.asarray(target, dtype=np.float64) - self.position
         dist = np.linalg.norm(d)
         if dist < 1e-9:
-            raise CameraError("look_at target coincides with the camera position; move one of them.")
+            raise CameraError(
+                "look_at target coincides with the camera position; move one of them."
+            )
         self.yaw = float(np.degrees(np.arctan2(-d[0], -d[2])))
         self.pitch = float(np.degrees(np.arcsin(np.clip(d[1] / dist, -1.0, 1.0))))
         self.roll = roll

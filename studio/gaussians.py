@@ -153,7 +153,9 @@ class Gaussians:
         A = T[:3, :3]
         s = np.cbrt(np.linalg.det(A))
         if s <= 0:
-            raise GaussiansError("transform's 3x3 part must have a positive determinant (no mirroring).")
+            raise GaussiansError(
+                "transform's 3x3 part must have a positive determinant (no mirroring)."
+            )
         R = A / s
         if not np.allclose(R @ R.T, np.eye(3), atol=1e-5):
             raise GaussiansError(
@@ -175,5 +177,7 @@ class Gaussians:
 
     def nbytes(self) -> int:
         """Memory held by the arrays, in bytes."""
-        total = sum(a.nbytes for a in (self.means, self.quats, self.scales, self.opacities, self.colors))
+        total = sum(
+            a.nbytes for a in (self.means, self.quats, self.scales, self.opacities, self.colors)
+        )
         return total + (0 if self.sh is None else self.sh.nbytes)

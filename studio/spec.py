@@ -86,7 +86,9 @@ class Terrain(_Strict):
 class Palette(_Strict):
     """Colour intent. `mood` picks a grade; explicit colours override the biome's defaults."""
 
-    mood: Literal["neutral", "warm", "cool", "golden", "eerie", "cosy", "vivid", "muted", "dark"] = "neutral"
+    mood: Literal[
+        "neutral", "warm", "cool", "golden", "eerie", "cosy", "vivid", "muted", "dark"
+    ] = "neutral"
     saturation: float = Field(1.0, ge=0.0, le=2.0)
     brightness: float = Field(1.0, ge=0.2, le=2.0)
     tint: RGB | None = None
@@ -151,7 +153,9 @@ class Understood(_Strict):
 
     phrase: str
     became: str
-    via: Literal["lexicon", "embedding", "number", "negation", "colour", "mood", "default", "generic"]
+    via: Literal[
+        "lexicon", "embedding", "number", "negation", "colour", "mood", "default", "generic"
+    ]
     score: float | None = None
 
 
@@ -161,7 +165,9 @@ class WorldSpec(_Strict):
     version: int = SPEC_VERSION
     prompt: str = ""
     seed: int = Field(0, ge=0, lt=2**63)
-    biomes: list[BiomeWeight] = Field(default_factory=lambda: [BiomeWeight(biome="meadow")], min_length=1)
+    biomes: list[BiomeWeight] = Field(
+        default_factory=lambda: [BiomeWeight(biome="meadow")], min_length=1
+    )
     terrain: Terrain = Field(default_factory=Terrain)
     palette: Palette = Field(default_factory=Palette)
     hour: float = Field(10.0, ge=0.0, lt=24.0, description="Local solar time, hours")

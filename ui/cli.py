@@ -47,7 +47,9 @@ def emit_json(obj: dict) -> None:
 
 @app.callback()
 def _root(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -58,9 +60,16 @@ def _root(
 
 @app.command()
 def studio(
-    host: Annotated[str, typer.Option(help="Address to bind; 0.0.0.0 exposes the studio to your network.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes the studio to your network.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 7860,
-    library: Annotated[Path | None, typer.Option(help="Folder of .tidepool worlds [default: $TIDEPOOL_HOME or ~/.local/share/tidepool].")] = None,
+    library: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of .tidepool worlds [default: $TIDEPOOL_HOME or ~/.local/share/tidepool]."
+        ),
+    ] = None,
 ) -> None:
     """Start the studio in the browser (http://HOST:PORT)."""
     import uvicorn
@@ -87,7 +96,9 @@ def new(
     prompt: Annotated[str, typer.Argument(help="What the world should be, in a sentence.")],
     image: Annotated[Path | None, typer.Option(help="An image to build the world from.")] = None,
     seed: Annotated[int | None, typer.Option(help="World seed (random if omitted).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="The .tidepool file to write.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="The .tidepool file to write.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create a world from a prompt (or an image) and save it as a .tidepool file."""
@@ -142,7 +153,9 @@ def parse(
 def export(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
     take: Annotated[str, typer.Option(help="Name of the take to export.")],
-    format: Annotated[str, typer.Option("--format", help="mp4|ply|spz|splat|glb|usd|gltf-camera|chan")],
+    format: Annotated[
+        str, typer.Option("--format", help="mp4|ply|spz|splat|glb|usd|gltf-camera|chan")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT for video.")] = "1280x720",
     fps: Annotated[int, typer.Option(help="Frames per second for video.")] = 30,
@@ -154,8 +167,12 @@ def export(
 @app.command()
 def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    quick: Annotated[bool, typer.Option("--quick", help="Fewer repetitions and smaller inputs.")] = False,
-    only: Annotated[str | None, typer.Option(help="Run only benchmarks whose key contains this.")] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer repetitions and smaller inputs.")
+    ] = False,
+    only: Annotated[
+        str | None, typer.Option(help="Run only benchmarks whose key contains this.")
+    ] = None,
 ) -> None:
     """Measure performance against DESIGN.md's budgets and print a table (or JSON)."""
     from studio import bench as bench_lib

@@ -19,5 +19,7 @@ def ensure_library(path: Path) -> Path:
         raise NotADirectoryError(f"library {path} is a file; pass --library with a folder path.")
     path.mkdir(parents=True, exist_ok=True)
     if not os.access(path, os.W_OK):
-        raise PermissionError(f"library {path} is not writable; pass --library with a writable folder.")
+        raise PermissionError(
+            f"library {path} is not writable; pass --library with a writable folder."
+        )
     return path

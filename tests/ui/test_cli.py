@@ -1,0 +1,38 @@
+"""The `tidepool` CLI: commands of DESIGN.md exist, JSON output is one object, no fake output."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from ui.cli import app
+
+DESIGN_COMMANDS = ["studio", "new", "render", "play", "direct", "parse", "export", "bench"]
+
+
+def test_help_lists_design_commands():
+    out = subprocess.run(
+        [sys.executable, "-m", "ui.cli", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for name in DESIGN_COMMANDS:
+        assert f" {name} " in out, name
+
+
+def test_bench_json_is_one_object_with_machine_info():
+    result = CliRunner().invoke(app, ["bench", "--json", "--quick", "--only", "core:"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) == {"machine", "results"}
+    assert data["machine"]["cpu_count"] >= 1 and data["machine"]["torch"]
+    m = data["results"]["core.gaussians_transform"]
+    assert m["value"] > 0 and m["unit"] == "M Gaussians/s"
+    assert set(m) == {"value", "unit", "target", "ok"}
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_studio_rejects_bad_port(port, tmp_path):
+    result = CliRunner().invoke(app, ["studio", "--port", port, "--library", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"--port {port}" in result.stderr
