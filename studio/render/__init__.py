@@ -1,0 +1,10 @@
+"""Splat rendering: `render(gaussians, camera) -> Frame` on CUDA (gsplat) or CPU (numba).
+
+Backends: "cpu" (numba tile rasteriser), "cuda" (gsplat), "reference" (numpy, slow, the truth
+for tests) and "auto" (cuda when torch sees a GPU and gsplat imports, else cpu; it logs which).
+"""
+
+from studio.render.api import Backend, render, render_view, resolve_backend
+from studio.render.common import Frame, RenderError
+
+__all__ = ["Backend", "Frame", "RenderError", "render", "render_view", "resolve_backend"]

@@ -1,0 +1,103 @@
+"""`render` and `render_view`: the one entry to every splat backend."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+
+from studio.camera import Camera
+from studio.gaussians import Gaussians
+from studio.render.common import Frame, RenderError, prepare_inputs
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "cpu", "cuda", "reference"]
+BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "reference")
+
+_auto_choice: str | None = None
+
+
+def resolve_backend(backend: Backend) -> Literal["cpu", "cuda", "reference"]:
+    """The concrete backend for a name; "auto" is cuda when torch sees a GPU and gsplat imports."""
+    global _auto_choice
+    if backend not in BACKENDS:
+        raise RenderError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}.")
+    if backend != "auto":
+        return backend
+    if _auto_choice is None:
+        from studio.render.cuda import cuda_available
+
+        _auto_choice = "cuda" if cuda_available() else "cpu"
+        log.info("render backend 'auto' chose %r", _auto_choice)
+    return _auto_choice  # type: ignore[return-value]
+
+
+def render_view(
+    gaussians: Gaussians,
+    viewmat: np.ndarray,  # (4, 4) world -> OpenCV camera
+    K: np.ndarray,  # (3, 3) pinhole intrinsics
+    width: int,
+    height: int,
+    *,
+    near: float = 0.01,
+    far: float = 1e10,
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    backend: Backend = "auto",
+) -> Frame:
+    """Render Gaussians seen through an OpenCV view matrix and intrinsics K.
+
+    Arrays may be float64 or non-contiguous: they are converted to contiguous float32 (a copy
+    only where needed), and quaternions are normalised. Shapes are checked; values are not
+    (call ``Gaussians.validate()`` on outside data), but non-finite Gaussians never draw.
+    Gaussians whose mean lies outside (near, far) in depth are culled, as in gsplat.
+    """
+    inp = prepare_inputs(
+        gaussians, viewmat, K, width, height, near=near, far=far, background=background
+    )
+    chosen = resolve_backend(backend)
+    if chosen == "cpu":
+        from studio.render.cpu import render_cpu
+
+        return render_cpu(inp)
+    if chosen == "cuda":
+        from studio.render.cuda import render_cuda
+
+        return render_cuda(inp)
+    from studio.render.reference import render_reference
+
+    return render_reference(inp)
+
+
+def render(
+    gaussians: Gaussians,
+    camera: Camera,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    backend: Backend = "auto",
+) -> Frame:
+    """Render Gaussians from a `Camera`: rgb uint8 (H, W, 3), depth and alpha float32 (H, W).
+
+    width/height default to the camera's; other values render the same view at that size
+    (``camera.with_size``: K scales with the size, vfov stays). The camera's near/far planes
+    cull Gaussians by the depth of their mean. See `render_view` for how inputs are converted.
+    """
+    if width is not None or height is not None:
+        w = camera.width if width is None else width
+        h = camera.height if height is None else height
+        if (w, h) != (camera.width, camera.height):
+            camera = camera.with_size(w, h)
+    return render_view(
+        gaussians,
+        camera.viewmat(),
+        camera.K(),
+        camera.width,
+        camera.height,
+        near=camera.near,
+        far=camera.far,
+        background=background,
+        backend=backend,
+    )

@@ -1,0 +1,438 @@
+"""The CPU splat rasteriser: numba kernels, parallel over Gaussians and over 16x16 tiles.
+
+Written by hand because no maintained library renders Gaussian splats fast on a CPU (gsplat
+and the INRIA rasteriser are CUDA-only; splax on JAX/CPU reached 1.5 fps on our scene).
+
+Stages (each a compiled kernel; nothing loops over Gaussians in Python):
+
+1. project — camera transform, near/far and frustum culling, 2D covariance (`EPS2D` added),
+   conic, and the exact ellipse where alpha can reach 1/255 (`q <= L`, L = 2 ln(255·opacity)).
+2. sort — one global LSD radix sort of the visible Gaussians on their depth's float bits
+   (depths are positive, so the bits order like the floats); the projected data is then
+   gathered in that order into one 64-byte record per Gaussian.
+3. bin — every Gaussian is listed in the tiles its ellipse covers (exact per tile row, not
+   its bounding square). The depth-sorted list is cut into one chunk per thread; counts per
+   (chunk, tile) and a prefix sum give a stable parallel scatter, so each tile's list is
+   depth-ordered without sorting per tile.
+4. blend — tiles are dealt to threads by their list length (longest first, to the least
+   loaded thread); each Gaussian is visited only on the pixel rows and columns inside its
+   ellipse (exact spans from the conic), front to back, with early termination per pixel
+   and per tile.
+
+The conventions (constants, pixel centres at +0.5, the Jacobian clamp) are those of
+`studio.render.common`, and `studio.render.reference` is the truth tests compare against.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from studio.render.common import ALPHA_MAX, ALPHA_MIN, EPS2D, FOV_CLAMP, T_MIN, Frame, SplatInputs
+
+TILE = 16
+"""Tile side in pixels."""
+
+# Record layout of one projected, sorted Gaussian (float32, 16 fields = 64 bytes).
+_X, _Y, _A, _B, _C, _L, _OP, _Z, _R, _G, _BL, _HX, _HY, _DET, _DYM, _INVA = range(16)
+_REC = 16
+
+_ALPHA_MAX = np.float32(ALPHA_MAX)
+_ALPHA_MIN = np.float32(ALPHA_MIN)
+_T_MIN = np.float32(T_MIN)
+
+
+@dataclass
+class StageTimes:
+    """Milliseconds spent in each stage of the last frame, and what they worked on."""
+
+    project_ms: float = 0.0
+    sort_bin_ms: float = 0.0
+    blend_ms: float = 0.0
+    visible: int = 0
+    tile_entries: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+SIGMA2_MAX = 1e10
+"""px²: larger eigenvalues of a projected covariance are clamped (the splat is flat over any image)."""
+
+
+# IEEE semantics (no fastmath) here: the culling tests must see NaN and inf.
+@njit(parallel=True, cache=True)
+def _project(
+    means, quats, scales, opacities, V, fx, fy, cx, cy, width, height, near, far, out, vis
+):
+    """Project N Gaussians: out (N, 8) float32 x, y, a, b, c, L, z, det(conic); vis (N,) uint8."""
+    n = means.shape[0]
+    lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
+    lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
+    lim_y = (height - cy) / fy + FOV_CLAMP * 0.5 * height / fy
+    lim_yn = cy / fy + FOV_CLAMP * 0.5 * height / fy
+    for i in prange(n):
+        vis[i] = 0
+        px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
+        z = V[2, 0] * px + V[2, 1] * py + V[2, 2] * pz + V[2, 3]
+        op = np.float64(opacities[i])
+        if not (z > near and z < far and op >= ALPHA_MIN):  # also rejects NaN
+            continue
+        x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
+        y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
+        # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.
+        qw, qx, qy, qz = (
+            np.float64(quats[i, 0]),
+            np.float64(quats[i, 1]),
+            np.float64(quats[i, 2]),
+            np.float64(quats[i, 3]),
+        )
+        sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
+        r00 = 1 - 2 * (qy * qy + qz * qz)
+        r01 = 2 * (qx * qy - qw * qz)
+        r02 = 2 * (qx * qz + qw * qy)
+        r10 = 2 * (qx * qy + qw * qz)
+        r11 = 1 - 2 * (qx * qx + qz * qz)
+        r12 = 2 * (qy * qz - qw * qx)
+        r20 = 2 * (qx * qz - qw * qy)
+        r21 = 2 * (qy * qz + qw * qx)
+        r22 = 1 - 2 * (qx * qx + qy * qy)
+        m00 = (V[0, 0] * r00 + V[0, 1] * r10 + V[0, 2] * r20) * sx
+        m01 = (V[0, 0] * r01 + V[0, 1] * r11 + V[0, 2] * r21) * sy
+        m02 = (V[0, 0] * r02 + V[0, 1] * r12 + V[0, 2] * r22) * sz
+        m10 = (V[1, 0] * r00 + V[1, 1] * r10 + V[1, 2] * r20) * sx
+        m11 = (V[1, 0] * r01 + V[1, 1] * r11 + V[1, 2] * r21) * sy
+        m12 = (V[1, 0] * r02 + V[1, 1] * r12 + V[1, 2] * r22) * sz
+        m20 = (V[2, 0] * r00 + V[2, 1] * r10 + V[2, 2] * r20) * sx
+        m21 = (V[2, 0] * r01 + V[2, 1] * r11 + V[2, 2] * r21) * sy
+        m22 = (V[2, 0] * r02 + V[2, 1] * r12 + V[2, 2] * r22) * sz
+        rz = 1.0 / z
+        tx = z * min(lim_x, max(-lim_xn, x * rz))
+        ty = z * min(lim_y, max(-lim_yn, y * rz))
+        # P = J · M (2x3), J = [[fx/z, 0, -fx tx/z²], [0, fy/z, -fy ty/z²]]; Σ2 = P Pᵀ + EPS2D·I.
+        j02 = -fx * tx * rz * rz
+        j12 = -fy * ty * rz * rz
+        p00 = fx * rz * m00 + j02 * m20
+        p01 = fx * rz * m01 + j02 * m21
+        p02 = fx * rz * m02 + j02 * m22
+        p10 = fy * rz * m10 + j12 * m20
+        p11 = fy * rz * m11 + j12 * m21
+        p12 = fy * rz * m12 + j12 * m22
+        sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
+        sxy = p00 * p10 + p01 * p11 + p02 * p12
+        syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+        # Clamp huge eigenvalues (keeping the eigenvectors) so float32 conics stay representable.
+        half_tr = 0.5 * (sxx + syy)
+        root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
+        lam1 = half_tr + root
+        if lam1 > SIGMA2_MAX:
+            lam2 = min(half_tr - root, SIGMA2_MAX)
+            if root > 0.0:
+                ex, ey = (
+                    (lam1 - syy, sxy) if abs(lam1 - syy) >= abs(lam1 - sxx) else (sxy, lam1 - sxx)
+                )
+                norm = math.sqrt(ex * ex + ey * ey)
+                ex, ey = ex / norm, ey / norm
+            else:
+                ex, ey = 1.0, 0.0
+            sxx = SIGMA2_MAX * ex * ex + lam2 * ey * ey
+            syy = SIGMA2_MAX * ey * ey + lam2 * ex * ex
+            sxy = (SIGMA2_MAX - lam2) * ex * ey
+        det = sxx * syy - sxy * sxy
+        if not det > 0.0:
+            continue
+        mx = fx * x * rz + cx
+        my = fy * y * rz + cy
+        level = 2.0 * math.log(op / ALPHA_MIN)  # alpha >= ALPHA_MIN  <=>  q <= level
+        hx = math.sqrt(level * sxx)
+        hy = math.sqrt(level * syy)
+        # Some pixel centre (u + 0.5, v + 0.5) must lie in the ellipse's bounding box.
+        if not (
+            mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
+        ):
+            continue
+        out[i, 0] = mx
+        out[i, 1] = my
+        out[i, 2] = syy / det  # conic = Σ2⁻¹
+        out[i, 3] = -sxy / det
+        out[i, 4] = sxx / det
+        out[i, 5] = level
+        out[i, 6] = z
+        out[i, 7] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
+        vis[i] = 1
+
+
+@njit(cache=True)
+def _sort_and_pack(proj, vis, opacities, colors):
+    """Visible Gaussians in one front-to-back order, packed as (M, 16) float32 records."""
+    n = proj.shape[0]
+    m = 0
+    for i in range(n):
+        m += vis[i]
+    idx = np.empty(m, np.int32)
+    keys = np.empty(m, np.uint32)
+    j = 0
+    for i in range(n):
+        if vis[i]:
+            idx[j] = i
+            j += 1
+    bits = proj[:, 6].copy().view(np.uint32)  # positive floats order like their bit patterns
+    for k in range(m):
+        keys[k] = bits[idx[k]]
+    # LSD radix sort, 3 passes of 11 bits; each pass is stable, so equal depths keep index order.
+    tmp_idx = np.empty(m, np.int32)
+    tmp_keys = np.empty(m, np.uint32)
+    count = np.empty(2048, np.int64)
+    for shift in (0, 11, 22):
+        count[:] = 0
+        for k in range(m):
+            count[(keys[k] >> shift) & 2047] += 1
+        total = 0
+        for d in range(2048):
+            c = count[d]
+            count[d] = total
+            total += c
+        for k in range(m):
+            d = (keys[k] >> shift) & 2047
+            pos = count[d]
+            count[d] = pos + 1
+            tmp_keys[pos] = keys[k]
+            tmp_idx[pos] = idx[k]
+        keys, tmp_keys = tmp_keys, keys
+        idx, tmp_idx = tmp_idx, idx
+    rec = np.empty((m, _REC), np.float32)
+    for k in range(m):
+        i = idx[k]
+        a, b, c = np.float64(proj[i, 2]), np.float64(proj[i, 3]), np.float64(proj[i, 4])
+        level, det = np.float64(proj[i, 5]), np.float64(proj[i, 7])
+        rec[k, _X] = proj[i, 0]
+        rec[k, _Y] = proj[i, 1]
+        rec[k, _A] = a
+        rec[k, _B] = b
+        rec[k, _C] = c
+        rec[k, _L] = level
+        rec[k, _OP] = opacities[i]
+        rec[k, _Z] = proj[i, 6]
+        rec[k, _R] = colors[i, 0]
+        rec[k, _G] = colors[i, 1]
+        rec[k, _BL] = colors[i, 2]
+        rec[k, _HX] = math.sqrt(level * c / det)
+        rec[k, _HY] = math.sqrt(level * a / det)
+        rec[k, _DET] = det
+        rec[k, _DYM] = -b * math.sqrt(level / (c * det))  # dy of the ellipse's rightmost point
+        rec[k, _INVA] = 1.0 / a
+    return rec, idx
+
+
+@njit(inline="always", fastmath=True)
+def _band_tiles(r, ty, width, height):
+    """Tile columns (t0, t1) the ellipse of record r touches in tile row ty (t0 > t1: none)."""
+    x, y, a, b, level = r[_X], r[_Y], r[_A], r[_B], r[_L]
+    hy, det, dym, inva = r[_HY], r[_DET], r[_DYM], r[_INVA]
+    v0 = ty * TILE
+    v1 = min(v0 + TILE, height) - 1
+    lo = max(v0 + 0.5 - y, -hy)  # dy range of the rows' centres inside the ellipse
+    hi = min(v1 + 0.5 - y, hy)
+    if lo > hi:
+        return 1, 0
+    # The right boundary is concave in dy with its maximum at dym, the left one convex with its
+    # minimum at -dym: clamping those to the band gives the band's exact x extent.
+    d = min(max(dym, lo), hi)
+    xr = x + (-b * d + math.sqrt(max(a * level - d * d * det, 0.0))) * inva
+    d = min(max(-dym, lo), hi)
+    xl = x + (-b * d - math.sqrt(max(a * level - d * d * det, 0.0))) * inva
+    u0 = max(math.ceil(xl - 0.5 - 1e-3), 0.0)  # pixel columns whose centres lie in [xl, xr]
+    u1 = min(math.floor(xr - 0.5 + 1e-3), width - 1.0)
+    if u0 > u1:
+        return 1, 0
+    return int(u0) // TILE, int(u1) // TILE
+
+
+@njit(inline="always", fastmath=True)
+def _tile_rows(r, tiles_y, height):
+    y, hy = r[_Y], r[_HY]
+    t0 = int(max(math.floor((y - hy) / TILE), 0.0))
+    t1 = int(min(math.floor((y + hy) / TILE), tiles_y - 1.0))
+    return t0, t1
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
+    """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32."""
+    m = rec.shape[0]
+    n_tiles = tiles_x * tiles_y
+    counts = np.zeros((n_chunks, n_tiles), np.int64)
+    step = (m + n_chunks - 1) // n_chunks
+    for ch in prange(n_chunks):
+        for k in range(ch * step, min(m, (ch + 1) * step)):
+            r = rec[k]
+            t0, t1 = _tile_rows(r, tiles_y, height)
+            for ty in range(t0, t1 + 1):
+                c0, c1 = _band_tiles(r, ty, width, height)
+                for tx in range(c0, c1 + 1):
+                    counts[ch, ty * tiles_x + tx] += 1
+    offsets = np.empty(n_tiles + 1, np.int64)
+    starts = np.empty((n_chunks, n_tiles), np.int64)
+    total = 0
+    for t in range(n_tiles):
+        offsets[t] = total
+        for ch in range(n_chunks):
+            starts[ch, t] = total
+            total += counts[ch, t]
+    offsets[n_tiles] = total
+    ids = np.empty(total, np.int32)
+    for ch in prange(n_chunks):
+        for k in range(ch * step, min(m, (ch + 1) * step)):
+            r = rec[k]
+            t0, t1 = _tile_rows(r, tiles_y, height)
+            for ty in range(t0, t1 + 1):
+                c0, c1 = _band_tiles(r, ty, width, height)
+                for tx in range(c0, c1 + 1):
+                    t = ty * tiles_x + tx
+                    ids[starts[ch, t]] = k
+                    starts[ch, t] += 1
+    return offsets, ids
+
+
+@njit(cache=True)
+def _schedule(offsets, n_workers):
+    """Deal tiles to workers, longest list first to the least loaded: (workers, tiles) table."""
+    n_tiles = offsets.shape[0] - 1
+    cost = np.empty(n_tiles, np.int64)
+    for t in range(n_tiles):
+        cost[t] = offsets[t + 1] - offsets[t] + 16  # a fixed cost per tile for writing it out
+    order = np.argsort(-cost)
+    load = np.zeros(n_workers, np.int64)
+    table = np.full((n_workers, n_tiles), -1, np.int32)
+    fill = np.zeros(n_workers, np.int64)
+    for t in order:
+        w = 0
+        for k in range(1, n_workers):
+            if load[k] < load[w]:
+                w = k
+        table[w, fill[w]] = t
+        fill[w] += 1
+        load[w] += cost[t]
+    return table, fill
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, depth, alpha):
+    """Front-to-back blending of every tile; writes rgb (H, W, 3) uint8, depth and alpha (H, W)."""
+    n_workers = table.shape[0]
+    for w in prange(n_workers):
+        acc_r = np.empty(TILE * TILE, np.float32)
+        acc_g = np.empty(TILE * TILE, np.float32)
+        acc_b = np.empty(TILE * TILE, np.float32)
+        acc_d = np.empty(TILE * TILE, np.float32)
+        trans = np.empty(TILE * TILE, np.float32)
+        for j in range(fill[w]):
+            t = table[w, j]
+            tx0 = (t % tiles_x) * TILE
+            ty0 = (t // tiles_x) * TILE
+            tw = min(TILE, width - tx0)
+            th = min(TILE, height - ty0)
+            acc_r[:] = 0.0
+            acc_g[:] = 0.0
+            acc_b[:] = 0.0
+            acc_d[:] = 0.0
+            trans[:] = 1.0
+            n_pix = tw * th
+            n_done = 0
+            for e in range(offsets[t], offsets[t + 1]):
+                r = rec[ids[e]]
+                x, y, a, b, c = r[_X], r[_Y], r[_A], r[_B], r[_C]
+                level, op, z, hy, det, inva = r[_L], r[_OP], r[_Z], r[_HY], r[_DET], r[_INVA]
+                cr, cg, cb = r[_R], r[_G], r[_BL]
+                v0 = max(ty0, int(math.ceil(y - hy - 0.5)))
+                v1 = min(ty0 + th - 1, int(math.floor(y + hy - 0.5)))
+                for v in range(v0, v1 + 1):
+                    dy = np.float32(v + 0.5) - y
+                    disc = a * level - dy * dy * det
+                    if disc < 0.0:
+                        continue
+                    s = math.sqrt(disc)
+                    u0 = max(tx0, int(math.ceil(x + (-b * dy - s) * inva - 0.5)))
+                    u1 = min(tx0 + tw - 1, int(math.floor(x + (-b * dy + s) * inva - 0.5)))
+                    row = (v - ty0) * TILE - tx0
+                    cdy = c * dy * dy
+                    bdy = 2.0 * b * dy
+                    for u in range(u0, u1 + 1):
+                        p = row + u
+                        T = trans[p]
+                        if T < 0.0:
+                            continue  # this pixel is done (its transmittance is stored negated)
+                        dx = np.float32(u + 0.5) - x
+                        q = a * dx * dx + bdy * dx + cdy
+                        al = min(_ALPHA_MAX, op * math.exp(-0.5 * q))
+                        if q < 0.0 or al < _ALPHA_MIN:
+                            continue
+                        next_t = T * (1.0 - al)
+                        if next_t < _T_MIN:
+                            trans[p] = -T
+                            n_done += 1
+                            continue
+                        wgt = al * T
+                        acc_r[p] += wgt * cr
+                        acc_g[p] += wgt * cg
+                        acc_b[p] += wgt * cb
+                        acc_d[p] += wgt * z
+                        trans[p] = next_t
+                if n_done == n_pix:
+                    break
+            for vv in range(th):
+                for uu in range(tw):
+                    p = vv * TILE + uu
+                    T = abs(trans[p])
+                    py, px = ty0 + vv, tx0 + uu
+                    rgb[py, px, 0] = _to_u8(acc_r[p] + T * bg[0])
+                    rgb[py, px, 1] = _to_u8(acc_g[p] + T * bg[1])
+                    rgb[py, px, 2] = _to_u8(acc_b[p] + T * bg[2])
+                    al = np.float32(1.0) - T
+                    alpha[py, px] = al
+                    depth[py, px] = acc_d[p] / al if al > 0.0 else np.float32(0.0)
+
+
+@njit(inline="always")
+def _to_u8(v):
+    return np.uint8(
+        math.floor(
+            min(max(v, np.float32(0.0)), np.float32(1.0)) * np.float32(255.0) + np.float32(0.5)
+        )
+    )
+
+
+def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
+    """Render with the numba kernels; fills `times` (ms per stage) when given."""
+    W, H = inp.width, inp.height
+    tiles_x = (W + TILE - 1) // TILE
+    tiles_y = (H + TILE - 1) // TILE
+    n_workers = numba.get_num_threads()
+    K = inp.K
+    t0 = time.perf_counter()
+    proj = np.empty((len(inp), 8), np.float32)
+    vis = np.zeros(len(inp), np.uint8)
+    if len(inp):
+        _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.viewmat,
+                 K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
+                 proj, vis)  # fmt: skip
+    t1 = time.perf_counter()
+    rec, _ = _sort_and_pack(proj, vis, inp.opacities, inp.colors)
+    offsets, ids = _bin(rec, tiles_x, tiles_y, W, H, n_workers)
+    table, fill = _schedule(offsets, n_workers)
+    t2 = time.perf_counter()
+    rgb = np.empty((H, W, 3), np.uint8)
+    depth = np.empty((H, W), np.float32)
+    alpha = np.empty((H, W), np.float32)
+    _blend(rec, offsets, ids, table, fill, tiles_x, W, H, inp.background, rgb, depth, alpha)
+    t3 = time.perf_counter()
+    if times is not None:
+        times.project_ms = 1e3 * (t1 - t0)
+        times.sort_bin_ms = 1e3 * (t2 - t1)
+        times.blend_ms = 1e3 * (t3 - t2)
+        times.visible = int(rec.shape[0])
+        times.tile_entries = int(ids.shape[0])
+    return Frame(rgb, depth, alpha)
