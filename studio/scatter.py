@@ -1,0 +1,299 @@
+"""Where things go: scattered props on a hashed jittered grid, the spawn point, landmarks, creatures.
+
+All placement is a pure function of the spec and world positions: a prop's cell, jitter,
+variant, yaw and scale come from `hash_uniform(seed, ix, iz)` of its world grid cell, so
+chunks agree on props near their borders and revisiting a place shows the same things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from studio.spec import LandmarkSpec, PropSpec, WorldSpec
+from studio.terrain import LAND_LIFT, TerrainField, _noise, _sample, hash_uniform, stable_seed
+from studio.transforms import rot_y
+
+VARIANTS_PER_KIND = 4
+"""Distinct asset variants each scattered prop kind cycles through."""
+SPAWN_CLEARING = 5.0
+"""Metres around the spawn point kept free of scattered props."""
+
+WATER_KINDS = frozenset({"reeds"})
+"""Kinds that grow at the water's edge instead of avoiding it."""
+SMALL_KINDS = frozenset({"grass_tuft", "flowers", "mushroom", "reeds", "bush", "rock"})
+FLYERS = frozenset({"bird", "dragon"})
+
+
+@dataclass(frozen=True)
+class PropInstance:
+    """One placed asset: kind, variant, pose (position on the ground, yaw degrees, scale)."""
+
+    kind: str
+    variant_seed: int
+    position: tuple[float, float, float]
+    yaw: float
+    scale: float
+    label: str | None = None
+    landmark: bool = False
+
+    @property
+    def T_world_instance(self) -> np.ndarray:
+        """(4, 4) similarity transform from the asset's local frame to the world."""
+        T = np.eye(4)
+        T[:3, :3] = rot_y(self.yaw) * self.scale
+        T[:3, 3] = self.position
+        return T
+
+
+@dataclass(frozen=True)
+class SpawnPoint:
+    """A pleasant start: ground position, and the yaw (degrees) that faces `look_at`."""
+
+    position: np.ndarray  # (3,) on the ground
+    yaw: float
+    look_at: np.ndarray  # (3,)
+
+
+@dataclass(frozen=True)
+class CreatureSpawn:
+    """Where one creature of a `CharacterSpec` starts (flyers: `position` is in the air)."""
+
+    kind: str
+    index: int
+    position: np.ndarray  # (3,)
+    yaw: float
+    scale: float
+    behaviour: str
+    label: str | None
+    seed: int
+
+
+def variant_seed(spec_seed: int, kind: str, variant: int) -> int:
+    return stable_seed("variant", spec_seed, kind, variant, bits=31)
+
+
+class Scatter:
+    """Prop, landmark, spawn and creature placement for one spec over a `TerrainField`."""
+
+    def __init__(self, spec: WorldSpec, terrain: TerrainField) -> None:
+        self.spec = spec
+        self.terrain = terrain
+        self._clump = {
+            p.kind: _noise(stable_seed("clump", spec.seed, p.kind, bits=31), 1 / 70, octaves=2)
+            for p in spec.props
+        }
+        self.spawn = self._find_spawn()
+        self.landmarks = self._place_landmarks()
+        self.spawn = self._face_landmark(self.spawn)
+
+    # --- scattered props ---------------------------------------------------------------
+
+    def props_in(self, x0: float, z0: float, size: float) -> list[PropInstance]:
+        """Scattered props whose base lies in [x0, x0+size) x [z0, z0+size), in a fixed order."""
+        out: list[PropInstance] = []
+        for j, p in enumerate(self.spec.props):
+            out.extend(self._scatter_kind(j, p, x0, z0, size))
+        return out
+
+    def _scatter_kind(
+        self, j: int, p: PropSpec, x0: float, z0: float, size: float
+    ) -> list[PropInstance]:
+        if p.density <= 0:
+            return []
+        # Twice the cells, half accepted by the clump noise: groves and clearings, same mean.
+        cell = 10.0 / np.sqrt(2.0 * p.density)
+        seed = stable_seed("props", self.spec.seed, j, p.kind)
+        i0, i1 = int(np.floor(x0 / cell)), int(np.floor((x0 + size) / cell))
+        k0, k1 = int(np.floor(z0 / cell)), int(np.floor((z0 + size) / cell))
+        ix, iz = np.meshgrid(np.arange(i0, i1 + 1), np.arange(k0, k1 + 1))
+        ix, iz = ix.ravel(), iz.ravel()
+        px = (ix + hash_uniform(seed, ix, iz, 1)) * cell
+        pz = (iz + hash_uniform(seed, ix, iz, 2)) * cell
+        inside = (px >= x0) & (px < x0 + size) & (pz >= z0) & (pz < z0 + size)
+        ix, iz, px, pz = ix[inside], iz[inside], px[inside], pz[inside]
+        if len(px) == 0:
+            return []
+        clump = np.clip(0.5 + 0.9 * _sample(self._clump[p.kind], px, pz), 0.0, 1.0)
+        keep = hash_uniform(seed, ix, iz, 3) < clump
+        h = self.terrain.height(px, pz)
+        n = self.terrain.normal(px, pz, eps=0.5)
+        wl = self.terrain.water_level
+        if p.kind in WATER_KINDS:
+            keep &= (h > wl - 0.4) & (h < wl + LAND_LIFT + 0.6)
+        else:
+            keep &= h > wl + 0.25
+        keep &= n[:, 1] > (0.7 if p.kind in SMALL_KINDS else 0.82)
+        sx, _, sz = self.spawn.position
+        keep &= (px - sx) ** 2 + (pz - sz) ** 2 > SPAWN_CLEARING**2
+        for lm in self.landmarks:
+            r = 7.0 * lm.scale + (2.0 if p.kind in SMALL_KINDS else 4.0)
+            keep &= (px - lm.position[0]) ** 2 + (pz - lm.position[2]) ** 2 > r * r
+        out = []
+        var = (hash_uniform(seed, ix, iz, 4) * VARIANTS_PER_KIND).astype(int)
+        yaw = hash_uniform(seed, ix, iz, 5) * 360.0
+        scale = 0.75 + 0.5 * hash_uniform(seed, ix, iz, 6)
+        # Sink the base on slopes so the downhill side of the trunk never floats.
+        sink = 0.08 + 0.6 * np.sqrt(np.maximum(1.0 / n[:, 1] ** 2 - 1.0, 0.0))
+        for i in np.flatnonzero(keep):
+            out.append(
+                PropInstance(
+                    kind=p.kind,
+                    variant_seed=variant_seed(self.spec.seed, p.kind, int(var[i])),
+                    position=(float(px[i]), float(h[i] - sink[i] * scale[i]), float(pz[i])),
+                    yaw=float(yaw[i]),
+                    scale=float(scale[i]),
+                    label=p.label,
+                )
+            )
+        return out
+
+    # --- spawn and landmarks -------------------------------------------------------------
+
+    def _dry_flat(self, x: np.ndarray, z: np.ndarray, *, min_ny: float) -> np.ndarray:
+        h = self.terrain.height(x, z)
+        ny = self.terrain.normal(x, z, eps=1.0)[..., 1]
+        return (h > self.terrain.water_level + LAND_LIFT * 0.6) & (ny > min_ny)
+
+    def _near_water(self, x: np.ndarray, z: np.ndarray, radius: float) -> np.ndarray:
+        """Fraction of 12 points on a ring of `radius` around each (x, z) that are water."""
+        a = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+        rx = x[:, None] + radius * np.cos(a)[None, :]
+        rz = z[:, None] + radius * np.sin(a)[None, :]
+        return (self.terrain.height(rx, rz) < self.terrain.water_level).mean(axis=1)
+
+    def _find_spawn(self) -> SpawnPoint:
+        g = np.arange(-80.0, 80.1, 4.0)
+        x, z = (a.ravel() for a in np.meshgrid(g, g))
+        ok = self._dry_flat(x, z, min_ny=0.94) & (self._near_water(x, z, 4.0) == 0)
+        score = -np.hypot(x, z) / 40.0
+        if self.terrain.has_water:
+            score += 2.0 * (self._near_water(x, z, 18.0) > 0)
+        score = np.where(ok, score, -np.inf)
+        if not np.isfinite(score).any():  # a world of cliffs or water: stand on the highest point
+            score = self.terrain.height(x, z)
+        i = int(np.argmax(score))
+        p = np.array([x[i], float(self.terrain.height(x[i : i + 1], z[i : i + 1])[0]), z[i]])
+        return SpawnPoint(p, 0.0, p + np.array([0.0, 1.7, -30.0]))
+
+    def _place_landmarks(self) -> list[PropInstance]:
+        out: list[PropInstance] = []
+        sx, _sy, sz = self.spawn.position
+        radii = np.arange(28.0, 112.0, 6.0)
+        angles = np.radians(np.arange(0.0, 360.0, 10.0))
+        r, a = (v.ravel() for v in np.meshgrid(radii, angles))
+        x, z = sx + r * np.sin(a), sz - r * np.cos(a)
+        h = self.terrain.height(x, z)
+        dry = self._dry_flat(x, z, min_ny=0.9)
+        near_water = self._near_water(x, z, 9.0)
+        visible = self._visible_from(self.spawn.position + np.array([0.0, 1.7, 0.0]), x, h + 4.0, z)
+        # The first landmark sets the view direction; later ones prefer that side of spawn.
+        first_dir: float | None = None
+        for li, lm in enumerate(self.spec.landmarks):
+            for k in range(lm.count):
+                score = self._landmark_score(lm, r, h, near_water)
+                score = score + 1.5 * visible
+                if first_dir is not None:
+                    score += 0.8 * np.cos(a - first_dir)
+                for other in out:
+                    d2 = (x - other.position[0]) ** 2 + (z - other.position[2]) ** 2
+                    score = np.where(d2 < 22.0**2, -np.inf, score)
+                jitter = hash_uniform(
+                    stable_seed("lm", self.spec.seed, li, k), np.arange(len(x)), 0
+                )
+                score = np.where(dry, score + 0.3 * jitter, -np.inf)
+                if not np.isfinite(score).any():
+                    continue
+                i = int(np.argmax(score))
+                if first_dir is None:
+                    first_dir = float(a[i])
+                yaw = float(np.degrees(np.arctan2(sx - x[i], sz - z[i])))  # face the spawn
+                out.append(
+                    PropInstance(
+                        kind=lm.kind,
+                        variant_seed=stable_seed("landmark", self.spec.seed, li, k, bits=31),
+                        position=(float(x[i]), float(h[i]) - 0.15, float(z[i])),
+                        yaw=yaw,
+                        scale=1.0,
+                        label=lm.label or lm.kind,
+                        landmark=True,
+                    )
+                )
+        return out
+
+    @staticmethod
+    def _landmark_score(
+        lm: LandmarkSpec, r: np.ndarray, h: np.ndarray, near_water: np.ndarray
+    ) -> np.ndarray:
+        dist_pref = -np.abs(r - 55.0) / 40.0
+        if lm.placement == "on_hill":
+            return (h - h.mean()) / (h.std() + 1e-6) + 0.5 * dist_pref
+        if lm.placement in ("by_river", "by_water", "on_coast"):
+            return 3.0 * np.minimum(near_water, 0.4) + dist_pref
+        if lm.placement == "centre":
+            return -np.abs(r - 32.0) / 10.0
+        return dist_pref
+
+    def _visible_from(
+        self, eye: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
+    ) -> np.ndarray:
+        """(N,) 1.0 where the segment from eye to each target clears the terrain."""
+        t = np.linspace(0.1, 0.9, 12)[None, :]
+        px = eye[0] + (x[:, None] - eye[0]) * t
+        py = eye[1] + (y[:, None] - eye[1]) * t
+        pz = eye[2] + (z[:, None] - eye[2]) * t
+        return (self.terrain.height(px, pz) < py).all(axis=1).astype(float)
+
+    def _face_landmark(self, spawn: SpawnPoint) -> SpawnPoint:
+        if not self.landmarks:
+            target = spawn.position + np.array([0.0, 1.7, -30.0])
+        else:
+            lm = self.landmarks[0]
+            target = np.array(lm.position) + np.array([0.0, 3.0, 0.0])
+        d = target - spawn.position
+        yaw = float(np.degrees(np.arctan2(-d[0], -d[2])))
+        return SpawnPoint(spawn.position, yaw, target)
+
+    # --- creatures ---------------------------------------------------------------------
+
+    def creature_spawns(self) -> list[CreatureSpawn]:
+        """Start positions for every creature in spec.characters (deterministic)."""
+        out: list[CreatureSpawn] = []
+        sx, _sy, sz = self.spawn.position
+        fwd = np.radians(self.spawn.yaw)
+        f = np.array([-np.sin(fwd), -np.cos(fwd)])  # yaw 0 looks along -Z
+        for ci, c in enumerate(self.spec.characters):
+            seed = stable_seed("creature", self.spec.seed, ci, c.kind)
+            u = hash_uniform(seed, np.arange(4 * c.count + 8), 0)
+            side = (u[0] - 0.5) * 1.2  # radians off the view axis
+            dist = 22.0 + 16.0 * u[1]
+            rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
+            centre = np.array([sx, sz]) + dist * (rot @ f)
+            for k in range(c.count):
+                a, b, s = u[4 + 4 * k], u[5 + 4 * k], u[6 + 4 * k]
+                if c.kind in FLYERS:
+                    ang = 2 * np.pi * k / c.count + a
+                    pxz = (
+                        np.array([sx, sz]) + 18.0 * f + 12.0 * np.array([np.cos(ang), np.sin(ang)])
+                    )
+                    ground = float(self.terrain.height(pxz[:1], pxz[1:])[0])
+                    y = ground + 25.0 + 15.0 * b
+                else:
+                    rr = 2.0 + 5.0 * np.sqrt(b) * (c.count > 1)
+                    ang = 2 * np.pi * a
+                    pxz = centre + rr * np.array([np.cos(ang), np.sin(ang)])
+                    y = float(self.terrain.height(pxz[:1], pxz[1:])[0])
+                out.append(
+                    CreatureSpawn(
+                        kind=c.kind,
+                        index=k,
+                        position=np.array([pxz[0], y, pxz[1]]),
+                        yaw=float(360.0 * u[7 + 4 * k]),
+                        scale=float(0.9 + 0.2 * s),
+                        behaviour=c.behaviour,
+                        label=c.label,
+                        seed=stable_seed("creature", self.spec.seed, ci, k, bits=31),
+                    )
+                )
+        return out
