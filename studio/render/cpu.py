@@ -166,23 +166,9 @@ def _project(
 
 
 @njit(cache=True)
-def _sort_and_pack(proj, vis, opacities, colors):
-    """Visible Gaussians in one front-to-back order, packed as (M, 16) float32 records."""
-    n = proj.shape[0]
-    m = 0
-    for i in range(n):
-        m += vis[i]
-    idx = np.empty(m, np.int32)
-    keys = np.empty(m, np.uint32)
-    j = 0
-    for i in range(n):
-        if vis[i]:
-            idx[j] = i
-            j += 1
-    bits = proj[:, 6].copy().view(np.uint32)  # positive floats order like their bit patterns
-    for k in range(m):
-        keys[k] = bits[idx[k]]
-    # LSD radix sort, 3 passes of 11 bits; each pass is stable, so equal depths keep index order.
+def _radix_argsort(keys, idx):
+    """Reorder idx (M,) int32 by keys (M,) uint32: LSD radix sort, 3 stable passes of 11 bits."""
+    m = keys.shape[0]
     tmp_idx = np.empty(m, np.int32)
     tmp_keys = np.empty(m, np.uint32)
     count = np.empty(2048, np.int64)
@@ -203,8 +189,15 @@ def _sort_and_pack(proj, vis, opacities, colors):
             tmp_idx[pos] = idx[k]
         keys, tmp_keys = tmp_keys, keys
         idx, tmp_idx = tmp_idx, idx
+    return idx
+
+
+@njit(parallel=True, cache=True)
+def _pack(proj, idx, opacities, colors):
+    """Gather the sorted Gaussians into (M, 16) float32 records (see the field names above)."""
+    m = idx.shape[0]
     rec = np.empty((m, _REC), np.float32)
-    for k in range(m):
+    for k in prange(m):
         i = idx[k]
         a, b, c = np.float64(proj[i, 2]), np.float64(proj[i, 3]), np.float64(proj[i, 4])
         level, det = np.float64(proj[i, 5]), np.float64(proj[i, 7])
@@ -224,7 +217,16 @@ def _sort_and_pack(proj, vis, opacities, colors):
         rec[k, _DET] = det
         rec[k, _DYM] = -b * math.sqrt(level / (c * det))  # dy of the ellipse's rightmost point
         rec[k, _INVA] = 1.0 / a
-    return rec, idx
+    return rec
+
+
+def _sort_and_pack(proj: np.ndarray, vis: np.ndarray, opacities: np.ndarray, colors: np.ndarray):
+    """Visible Gaussians in one front-to-back order, packed as (M, 16) float32 records."""
+    idx = np.flatnonzero(vis).astype(np.int32)  # (M,)
+    # Depths are positive, so their float bits order like the floats.
+    keys = np.ascontiguousarray(proj[idx, 6]).view(np.uint32)  # (M,)
+    idx = _radix_argsort(keys, idx)  # stable: equal depths keep index order
+    return _pack(proj, idx, opacities, colors), idx
 
 
 @njit(inline="always", fastmath=True)
@@ -259,6 +261,21 @@ def _tile_rows(r, tiles_y, height):
     return t0, t1
 
 
+@njit(inline="always", fastmath=True)
+def _single_tile(r, tiles_x, tiles_y):
+    """The tile holding r's whole bounding box when there is one (a fast path), else -1."""
+    x, y, hx, hy = r[_X], r[_Y], r[_HX], r[_HY]
+    tx = math.floor(x / TILE)
+    ty = math.floor(y / TILE)
+    if (
+        x - hx >= tx * TILE and x + hx < (tx + 1) * TILE
+        and y - hy >= ty * TILE and y + hy < (ty + 1) * TILE
+        and 0 <= tx < tiles_x and 0 <= ty < tiles_y
+    ):  # fmt: skip
+        return ty * tiles_x + tx
+    return -1
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
     """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32."""
@@ -269,6 +286,10 @@ def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
             r = rec[k]
+            t = _single_tile(r, tiles_x, tiles_y)
+            if t >= 0:
+                counts[ch, t] += 1
+                continue
             t0, t1 = _tile_rows(r, tiles_y, height)
             for ty in range(t0, t1 + 1):
                 c0, c1 = _band_tiles(r, ty, width, height)
@@ -287,6 +308,11 @@ def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
             r = rec[k]
+            t = _single_tile(r, tiles_x, tiles_y)
+            if t >= 0:
+                ids[starts[ch, t]] = k
+                starts[ch, t] += 1
+                continue
             t0, t1 = _tile_rows(r, tiles_y, height)
             for ty in range(t0, t1 + 1):
                 c0, c1 = _band_tiles(r, ty, width, height)
@@ -319,6 +345,80 @@ def _schedule(offsets, n_workers):
     return table, fill
 
 
+_F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
+_HALF = np.float32(0.5)
+_Q_MAX = np.float32(12.0)  # q beyond this has alpha < exp(-6) < ALPHA_MIN: clamp before exp
+_LANES = np.arange(TILE, dtype=np.float32)
+
+
+@njit(inline="always", fastmath=True)
+def _exp_neg_half(q):
+    """exp(-q/2) for q in [0, _Q_MAX], to ~1e-5 relative: a Taylor polynomial of exp(-q/32),
+    squared four times. Pure arithmetic, so the pixel loop vectorises (libm's expf does not)."""
+    y = q * np.float32(-1.0 / 32.0)
+    p = np.float32(1.0 / 720.0)
+    p = p * y + np.float32(1.0 / 120.0)
+    p = p * y + np.float32(1.0 / 24.0)
+    p = p * y + np.float32(1.0 / 6.0)
+    p = p * y + _HALF
+    p = p * y + _F1
+    p = p * y + _F1
+    p = p * p
+    p = p * p
+    p = p * p
+    return p * p
+
+
+@njit(fastmath=True, cache=True)
+def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, n_done):
+    """Blend tile list entries e0..e1 into the tile's 16x16 accumulators, front to back.
+
+    A pixel's transmittance is stored negated once it is done. Each Gaussian is evaluated on
+    the tile rows its ellipse crosses, all 16 lanes of a row without branches (lanes outside
+    the ellipse fail the alpha test), so the row loop compiles to SIMD.
+    """
+    for e in range(e0, e1):
+        r = rec[ids[e]]
+        x, y, a, b, c = r[_X], r[_Y], r[_A], r[_B], r[_C]
+        level, op, z, hy, det = r[_L], r[_OP], r[_Z], r[_HY], r[_DET]
+        cr, cg, cb = r[_R], r[_G], r[_BL]
+        v0 = max(ty0, math.ceil(y - hy - _HALF))
+        v1 = min(ty0 + th - 1, math.floor(y + hy - _HALF))
+        dx0 = np.float32(tx0) + _HALF - x
+        for v in range(v0, v1 + 1):
+            dy = np.float32(v) + _HALF - y
+            if a * level - dy * dy * det < _F0:
+                continue  # this row misses the ellipse
+            bdy2 = np.float32(2.0) * b * dy
+            cdy2 = c * dy * dy
+            # Unsigned indices: numba then skips negative-index wrapping and LLVM vectorises.
+            row = np.uint64((v - ty0) * TILE)
+            stops = 0
+            for u in range(TILE):
+                p = row + np.uint64(u)
+                T = trans[p]
+                dx = dx0 + _LANES[u]
+                q = dx * (a * dx + bdy2) + cdy2
+                qc = min(max(q, _F0), _Q_MAX)
+                al = min(_ALPHA_MAX, op * _exp_neg_half(qc))
+                next_t = T * (_F1 - al)
+                live = (T > _F0) & (q >= _F0) & (al >= _ALPHA_MIN)
+                stop = live & (next_t < _T_MIN)
+                fb = np.float32(live & (next_t >= _T_MIN))
+                fs = np.float32(stop)
+                wgt = fb * al * T
+                acc_r[p] += wgt * cr
+                acc_g[p] += wgt * cg
+                acc_b[p] += wgt * cb
+                acc_d[p] += wgt * z
+                trans[p] = T + fb * (next_t - T) - fs * (T + T)
+                stops += np.int64(stop)
+            n_done += stops
+        if n_done == TILE * TILE:
+            break
+
+
 @njit(parallel=True, fastmath=True, cache=True)
 def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, depth, alpha):
     """Front-to-back blending of every tile; writes rgb (H, W, 3) uint8, depth and alpha (H, W)."""
@@ -339,50 +439,13 @@ def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, dept
             acc_g[:] = 0.0
             acc_b[:] = 0.0
             acc_d[:] = 0.0
-            trans[:] = 1.0
-            n_pix = tw * th
-            n_done = 0
-            for e in range(offsets[t], offsets[t + 1]):
-                r = rec[ids[e]]
-                x, y, a, b, c = r[_X], r[_Y], r[_A], r[_B], r[_C]
-                level, op, z, hy, det, inva = r[_L], r[_OP], r[_Z], r[_HY], r[_DET], r[_INVA]
-                cr, cg, cb = r[_R], r[_G], r[_BL]
-                v0 = max(ty0, int(math.ceil(y - hy - 0.5)))
-                v1 = min(ty0 + th - 1, int(math.floor(y + hy - 0.5)))
-                for v in range(v0, v1 + 1):
-                    dy = np.float32(v + 0.5) - y
-                    disc = a * level - dy * dy * det
-                    if disc < 0.0:
-                        continue
-                    s = math.sqrt(disc)
-                    u0 = max(tx0, int(math.ceil(x + (-b * dy - s) * inva - 0.5)))
-                    u1 = min(tx0 + tw - 1, int(math.floor(x + (-b * dy + s) * inva - 0.5)))
-                    row = (v - ty0) * TILE - tx0
-                    cdy = c * dy * dy
-                    bdy = 2.0 * b * dy
-                    for u in range(u0, u1 + 1):
-                        p = row + u
-                        T = trans[p]
-                        if T < 0.0:
-                            continue  # this pixel is done (its transmittance is stored negated)
-                        dx = np.float32(u + 0.5) - x
-                        q = a * dx * dx + bdy * dx + cdy
-                        al = min(_ALPHA_MAX, op * math.exp(-0.5 * q))
-                        if q < 0.0 or al < _ALPHA_MIN:
-                            continue
-                        next_t = T * (1.0 - al)
-                        if next_t < _T_MIN:
-                            trans[p] = -T
-                            n_done += 1
-                            continue
-                        wgt = al * T
-                        acc_r[p] += wgt * cr
-                        acc_g[p] += wgt * cg
-                        acc_b[p] += wgt * cb
-                        acc_d[p] += wgt * z
-                        trans[p] = next_t
-                if n_done == n_pix:
-                    break
+            trans[:] = -1.0  # pixels outside the image start done
+            for vv in range(th):
+                for uu in range(tw):
+                    trans[vv * TILE + uu] = 1.0
+            n_done = TILE * TILE - tw * th
+            _blend_tile(rec, ids, offsets[t], offsets[t + 1], tx0, ty0, th,
+                        acc_r, acc_g, acc_b, acc_d, trans, n_done)  # fmt: skip
             for vv in range(th):
                 for uu in range(tw):
                     p = vv * TILE + uu
@@ -391,9 +454,9 @@ def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, dept
                     rgb[py, px, 0] = _to_u8(acc_r[p] + T * bg[0])
                     rgb[py, px, 1] = _to_u8(acc_g[p] + T * bg[1])
                     rgb[py, px, 2] = _to_u8(acc_b[p] + T * bg[2])
-                    al = np.float32(1.0) - T
+                    al = _F1 - T
                     alpha[py, px] = al
-                    depth[py, px] = acc_d[p] / al if al > 0.0 else np.float32(0.0)
+                    depth[py, px] = acc_d[p] / al if al > _F0 else _F0
 
 
 @njit(inline="always")
@@ -421,6 +484,7 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
                  proj, vis)  # fmt: skip
     t1 = time.perf_counter()
     rec, _ = _sort_and_pack(proj, vis, inp.opacities, inp.colors)
+    t_sort = time.perf_counter()
     offsets, ids = _bin(rec, tiles_x, tiles_y, W, H, n_workers)
     table, fill = _schedule(offsets, n_workers)
     t2 = time.perf_counter()
@@ -435,4 +499,5 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
         times.blend_ms = 1e3 * (t3 - t2)
         times.visible = int(rec.shape[0])
         times.tile_entries = int(ids.shape[0])
+        times.extra = {"sort_ms": 1e3 * (t_sort - t1), "bin_ms": 1e3 * (t2 - t_sort)}
     return Frame(rgb, depth, alpha)
