@@ -179,7 +179,8 @@ class TerrainField:
         ridge = np.clip(0.5 + 0.5 * _sample(self._ridge, x, z), 0.0, 1.0)
         H = self.height_scale * relief
         h = H * (0.6 * base**1.6 + 1.1 * mountains * ridge**2)
-        h += (0.25 + 0.6 * self.roughness) * _sample(self._bumps, x, z)
+        if self.height_scale > 0:  # height_scale 0 is exactly flat ground (sim tests rely on it)
+            h += (0.25 + 0.6 * self.roughness) * _sample(self._bumps, x, z)
         h = self.water_level + LAND_LIFT + np.maximum(h, 0.0)
         t = self.spec.terrain
         if t.rivers:
