@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Literal
 
@@ -16,22 +17,25 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "cpu", "cuda", "reference"]
 BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "reference")
 
-_auto_choice: str | None = None
+
+@functools.cache
+def auto_backend() -> Literal["cpu", "cuda"]:
+    """What "auto" means on this machine: cuda when torch sees a GPU and gsplat imports, else cpu.
+
+    Probed once per process and logged.
+    """
+    from studio.render.cuda import cuda_available
+
+    chosen: Literal["cpu", "cuda"] = "cuda" if cuda_available() else "cpu"
+    log.info("render backend 'auto' chose %r", chosen)
+    return chosen
 
 
 def resolve_backend(backend: Backend) -> Literal["cpu", "cuda", "reference"]:
-    """The concrete backend for a name; "auto" is cuda when torch sees a GPU and gsplat imports."""
-    global _auto_choice
+    """The concrete backend for a name ("auto" resolved by `auto_backend`)."""
     if backend not in BACKENDS:
         raise RenderError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}.")
-    if backend != "auto":
-        return backend
-    if _auto_choice is None:
-        from studio.render.cuda import cuda_available
-
-        _auto_choice = "cuda" if cuda_available() else "cpu"
-        log.info("render backend 'auto' chose %r", _auto_choice)
-    return _auto_choice  # type: ignore[return-value]
+    return auto_backend() if backend == "auto" else backend
 
 
 def render_view(

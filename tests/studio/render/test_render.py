@@ -1,0 +1,262 @@
+"""The CPU (numba) and CUDA (gsplat) splat backends against the numpy reference and analytic values."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+
+from studio.camera import Camera
+from studio.gaussians import Gaussians
+from studio.render import Frame, RenderError, render, render_view
+from studio.render.api import auto_backend
+from studio.render.common import prepare_inputs
+from studio.render.cuda import GSPLAT_ALPHA_MAX, cuda_available
+from studio.render.reference import render_reference
+
+GARDEN = Path(__file__).parents[2] / "data" / "test_garden.npz"
+BG = (0.2, 0.4, 0.6)  # x 255 is whole, so the expected uint8 background is exact
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 images (inf when equal)."""
+    mse = np.mean(((a.astype(np.float64) - b.astype(np.float64)) / 255.0) ** 2)
+    return float("inf") if mse == 0 else float(-10 * np.log10(mse))
+
+
+def assert_matches(frame: Frame, ref: Frame, *, min_psnr: float = 45.0) -> None:
+    """The issue's bars: RGB PSNR >= 45 dB and depth within 1% where alpha > 0.5."""
+    assert frame.rgb.shape == ref.rgb.shape and frame.rgb.dtype == np.uint8
+    assert frame.depth.dtype == np.float32 and frame.alpha.dtype == np.float32
+    assert psnr(frame.rgb, ref.rgb) >= min_psnr
+    solid = ref.alpha > 0.5
+    np.testing.assert_allclose(frame.depth[solid], ref.depth[solid], rtol=0.01)
+    np.testing.assert_allclose(frame.alpha, ref.alpha, atol=0.01)
+
+
+def random_scene(n: int, *, seed: int, scale: tuple[float, float], anisotropy: float,
+                 opacity: tuple[float, float], extent: float = 2.0) -> Gaussians:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    q = rng.normal(size=(n, 4))
+    base = rng.uniform(*scale, (n, 1))
+    stretch = np.exp(
+        rng.uniform(0, np.log(anisotropy), (n, 3))
+    )  # per-axis factors in [1, anisotropy]
+    return Gaussians(
+        means=rng.uniform(-extent, extent, (n, 3)),
+        quats=q / np.linalg.norm(q, axis=1, keepdims=True),
+        scales=base * stretch / anisotropy**0.5,
+        opacities=rng.uniform(*opacity, n),
+        colors=rng.uniform(0, 1, (n, 3)),
+    )
+
+
+def front_camera(width: int = 160, height: int = 120, distance: float = 6.0) -> Camera:
+    return Camera(position=np.array([0.3, 0.2, distance]), width=width, height=height).look_at(
+        np.zeros(3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("n", "scale", "anisotropy", "opacity", "seed"),
+    [
+        (400, (0.05, 0.4), 1.0, (0.05, 1.0), 0),  # round, all opacities
+        (1500, (0.02, 0.3), 30.0, (0.2, 1.0), 1),  # needles and discs
+        (3000, (0.05, 0.2), 4.0, (0.9, 1.0), 2),  # dense and opaque: early termination
+        (200, (0.001, 0.01), 1.0, (0.5, 1.0), 3),  # sub-pixel: the 0.3 px² low-pass dominates
+    ],
+)
+def test_cpu_matches_reference_on_random_scenes(n, scale, anisotropy, opacity, seed):
+    g = random_scene(n, seed=seed, scale=scale, anisotropy=anisotropy, opacity=opacity)
+    cam = front_camera()
+    ref = render(g, cam, background=BG, backend="reference")
+    assert ref.alpha.max() > 0.5  # the scene is in view
+    assert_matches(render(g, cam, background=BG, backend="cpu"), ref)
+
+
+def garden_scene(n: int = 40_000) -> tuple[Gaussians, np.lib.npyio.NpzFile]:
+    data = np.load(GARDEN)
+    rng = np.random.default_rng(0)
+    idx = np.sort(rng.choice(len(data["means3d"]), n, replace=False))
+    g = Gaussians(
+        means=data["means3d"][idx],
+        quats=np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
+        scales=np.full((n, 3), 0.02),
+        opacities=np.full(n, 0.9),
+        colors=data["colors"][idx] / 255.0,
+    )
+    return g, data
+
+
+@pytest.mark.parametrize("cam_id", [0, 1, 2])
+def test_cpu_matches_reference_on_the_garden(cam_id):
+    g, data = garden_scene()
+    factor = 3  # a third of the real resolution keeps the reference at about a second
+    K = data["Ks"][cam_id].astype(np.float64)
+    K[:2] /= factor
+    W, H = int(data["width"]) // factor, int(data["height"]) // factor
+    ref = render_view(g, data["viewmats"][cam_id], K, W, H, backend="reference")
+    assert (ref.alpha > 0.5).mean() > 0.8  # the garden fills most of the frame
+    assert_matches(render_view(g, data["viewmats"][cam_id], K, W, H, backend="cpu"), ref)
+
+
+@pytest.mark.cuda
+def test_cuda_matches_reference():
+    if not cuda_available():
+        pytest.skip("needs torch with a CUDA GPU and gsplat (pip install 'tidepool-studio[gpu]')")
+    g, data = garden_scene()
+    K = data["Ks"][0].astype(np.float64)
+    K[:2] /= 3
+    W, H = int(data["width"]) // 3, int(data["height"]) // 3
+    inp = prepare_inputs(g, data["viewmats"][0], K, W, H, near=0.01, far=1e10, background=BG)
+    ref = render_reference(inp, alpha_max=GSPLAT_ALPHA_MAX)  # gsplat hard-codes 0.999
+    frame = render_view(g, data["viewmats"][0], K, W, H, background=BG, backend="cuda")
+    assert_matches(frame, ref)
+    rs = random_scene(1500, seed=1, scale=(0.02, 0.3), anisotropy=30.0, opacity=(0.2, 1.0))
+    cam = front_camera()
+    inp = prepare_inputs(rs, cam.viewmat(), cam.K(), cam.width, cam.height, near=cam.near,
+                         far=cam.far, background=BG)  # fmt: skip
+    assert_matches(render(rs, cam, background=BG, backend="cuda"),
+                   render_reference(inp, alpha_max=GSPLAT_ALPHA_MAX))  # fmt: skip
+
+
+def one_gaussian(pos, *, scale=0.1, opacity=0.8, color=(1.0, 0.5, 0.25)) -> Gaussians:
+    s = np.broadcast_to(np.asarray(scale, dtype=np.float64), (3,))
+    return Gaussians(
+        np.array([pos], dtype=np.float64), np.array([[1.0, 0, 0, 0]]), s[None], [opacity], [color]
+    )
+
+
+def axis_camera(width=64, height=48) -> Camera:
+    """At the origin looking down -Z (OpenCV z forward = world -Z), principal point at the centre."""
+    return Camera(position=np.zeros(3), width=width, height=height, vfov=60.0)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_single_gaussian_matches_the_closed_form(backend):
+    # Odd sizes put the principal point (W/2, H/2) on the centre of pixel (32, 24).
+    cam = axis_camera(65, 49)
+    z, s, op = 5.0, 0.1, 0.8
+    g = one_gaussian([0.0, 0.0, -z], scale=s, opacity=op)
+    frame = render(g, cam, backend=backend)
+    f = cam.K()[0, 0]
+    var = (f * s / z) ** 2 + 0.3  # on the axis the Jacobian is diag(f/z); plus the low-pass
+    for du, dv in [(0, 0), (1, 0), (0, 2), (-2, 1), (3, -3)]:
+        expected = op * np.exp(-0.5 * (du * du + dv * dv) / var)
+        expected = expected if expected >= 1 / 255 else 0.0  # fainter alphas are skipped
+        assert frame.alpha[24 + dv, 32 + du] == pytest.approx(expected, rel=1e-3)
+        assert frame.depth[24 + dv, 32 + du] == pytest.approx(z if expected else 0.0, rel=1e-5)
+    assert frame.rgb[24, 32].tolist() == [round(op * 255), round(op * 127.5), round(op * 63.75)]
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_empty_and_transparent_scenes_show_the_background(backend):
+    cam = axis_camera(33, 17)
+    bg_u8 = np.round(np.array(BG) * 255).astype(np.uint8)
+    for g in [Gaussians.empty(), one_gaussian([0, 0, -3.0], opacity=0.0)]:
+        frame = render(g, cam, background=BG, backend=backend)
+        assert (frame.rgb == bg_u8).all()
+        assert (frame.alpha == 0).all() and (frame.depth == 0).all()
+
+
+def test_background_is_honoured_where_alpha_is_zero():
+    g = random_scene(100, seed=4, scale=(0.02, 0.1), anisotropy=1.0, opacity=(0.5, 1.0))
+    frame = render(g, front_camera(), background=BG, backend="cpu")
+    empty = frame.alpha == 0
+    assert 0.1 < empty.mean() < 0.99
+    assert (frame.rgb[empty] == np.round(np.array(BG) * 255).astype(np.uint8)).all()
+
+
+def test_gaussians_behind_the_camera_are_not_drawn():
+    cam = axis_camera()
+    behind = one_gaussian([0.0, 0.0, 2.0], scale=0.5, opacity=1.0)  # world +Z is behind
+    for backend in ("cpu", "reference"):
+        assert (render(behind, cam, backend=backend).alpha == 0).all()
+
+
+def test_straddling_the_near_plane_and_huge_gaussians_match_the_reference():
+    cam = axis_camera(80, 60)
+    straddle = one_gaussian([0.1, 0.0, -(cam.near + 0.02)], scale=(0.2, 0.05, 0.3), opacity=0.7)
+    huge = one_gaussian([0.5, -0.3, -4.0], scale=100.0, opacity=0.6, color=(0.1, 0.9, 0.3))
+    small = random_scene(300, seed=5, scale=(0.02, 0.1), anisotropy=3.0, opacity=(0.3, 1.0))
+    small = small.transform(np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, -6.0], [0, 0, 0, 1]]))
+    for g in [straddle, huge, Gaussians.concat([straddle, huge, small])]:
+        ref = render(g, cam, background=BG, backend="reference")
+        assert ref.alpha.max() > 0.1
+        assert_matches(render(g, cam, background=BG, backend="cpu"), ref)
+    # A screen-covering Gaussian is flat: alpha equals its opacity everywhere.
+    np.testing.assert_allclose(render(huge, cam, backend="cpu").alpha, 0.6, atol=1e-3)
+
+
+def test_odd_sizes_match_the_reference_and_follow_the_camera():
+    g = random_scene(300, seed=6, scale=(0.05, 0.3), anisotropy=5.0, opacity=(0.2, 1.0))
+    cam = front_camera(160, 90)
+    frame = render(g, cam, width=641, height=359, background=BG, backend="cpu")
+    assert frame.rgb.shape == (359, 641, 3) and frame.depth.shape == (359, 641)
+    ref = render(g, cam.with_size(641, 359), background=BG, backend="reference")
+    assert_matches(frame, ref)
+
+
+def test_float64_and_non_contiguous_inputs_are_converted():
+    g = random_scene(500, seed=7, scale=(0.05, 0.3), anisotropy=5.0, opacity=(0.2, 1.0))
+    cam = front_camera()
+    expected = render(g, cam, backend="cpu")
+    odd = Gaussians.empty()  # the constructor converts; assign afterwards to bypass it
+    odd.means = np.asfortranarray(g.means.astype(np.float64))
+    odd.quats = (g.quats.astype(np.float64) * 3.0)[:, ::1]  # unnormalised: normalised on use
+    odd.scales = np.repeat(g.scales, 2, axis=0)[::2]  # a strided view
+    odd.opacities = g.opacities.astype(np.float64)
+    odd.colors = np.ascontiguousarray(g.colors.T).T  # transposed layout
+    assert not odd.scales.flags.c_contiguous and not odd.colors.flags.c_contiguous
+    frame = render(odd, cam, backend="cpu")
+    assert psnr(frame.rgb, expected.rgb) >= 60
+    np.testing.assert_allclose(frame.alpha, expected.alpha, atol=1e-5)
+
+
+def test_bad_inputs_are_rejected_with_a_message_naming_them():
+    cam = axis_camera()
+    g = one_gaussian([0, 0, -3.0])
+    bad = Gaussians.empty()
+    bad.means, bad.quats, bad.scales = g.means, g.quats, np.zeros((2, 3))
+    bad.opacities, bad.colors = g.opacities, g.colors
+    with pytest.raises(RenderError, match="scales"):
+        render(bad, cam, backend="cpu")
+    with pytest.raises(RenderError, match="background"):
+        render(g, cam, background=(0, 0, 2.0), backend="cpu")
+    with pytest.raises(RenderError, match="backend"):
+        render(g, cam, backend="vulkan")  # type: ignore[arg-type]
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    g = random_scene(2000, seed=8, scale=(0.05, 0.3), anisotropy=10.0, opacity=(0.2, 1.0))
+    cam = front_camera(200, 150)
+    many = render(g, cam, backend="cpu")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = render(g, cam, backend="cpu")
+    finally:
+        numba.set_num_threads(before)
+    assert (one.rgb == many.rgb).all()
+    np.testing.assert_array_equal(one.depth, many.depth)
+
+
+def test_cuda_without_gsplat_says_how_to_install_it():
+    if cuda_available():
+        pytest.skip("this machine has CUDA and gsplat")
+    with pytest.raises(RenderError, match=r"GPU|tidepool-studio\[gpu\]"):
+        render(one_gaussian([0, 0, -3.0]), axis_camera(), backend="cuda")
+
+
+def test_auto_picks_cpu_without_cuda_and_logs_it(caplog):
+    auto_backend.cache_clear()
+    with caplog.at_level(logging.INFO, logger="studio.render.api"):
+        chosen = auto_backend()
+    assert chosen == ("cuda" if cuda_available() else "cpu")
+    assert f"chose '{chosen}'" in caplog.text
+    g = one_gaussian([0, 0, -3.0])
+    if chosen == "cpu":
+        assert (render(g, axis_camera()).rgb == render(g, axis_camera(), backend="cpu").rgb).all()
