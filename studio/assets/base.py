@@ -39,6 +39,8 @@ class Asset:
     mesh: trimesh.Trimesh
     gaussians: Gaussians
     colliders: list[Collider] = field(default_factory=list)
+    spacing: float = 0.0
+    """Surfel spacing (metres) the Gaussians were sampled at; 0 when not sampled from the mesh."""
 
     @property
     def bounds(self) -> np.ndarray:
