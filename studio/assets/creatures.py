@@ -185,15 +185,23 @@ class _Rig:
         self.defs.append((name, pi, T, joint, np.asarray(axis, np.float64), b))
         return b
 
-    def build(self, kind: str, seed: int, *, collider: Collider, variant: str | None) -> Creature:
+    def build(
+        self, kind: str, seed: int, *, collider: Collider | None, variant: str | None
+    ) -> Creature:
+        """The creature; collider None: an upright cylinder sized to the rest pose's bounds."""
         parts = []
         for i, (name, pi, T, joint, axis, b) in enumerate(self.defs):
             a = b.finish(
                 name, budget=1, detail=1.0, seed=seed * 131 + i, spacing=self.spacing, ground=False
             )
             parts.append(CreaturePart(name, pi, T, joint, axis, a.mesh, a.gaussians))
-        c = Creature(kind, parts, [collider], 0.0, self.spacing, variant)
-        c.height = float(c.bounds[1, 1])
+        c = Creature(kind, parts, [], 0.0, self.spacing, variant)
+        lo, hi = c.bounds
+        c.height = float(hi[1])
+        if collider is None:
+            r = 0.42 * float(max(hi[0] - lo[0], hi[2] - lo[2]))
+            collider = Collider("cylinder", (0.0, c.height / 2, 0.0), (r, c.height / 2, r))
+        c.colliders.append(collider)
         return c
 
 
@@ -545,10 +553,7 @@ def _quadruped(kind: str, rng: np.random.Generator, color, seed: int, detail: fl
             bone=coat * 0.8,
             thickness=0.06,
         )
-    radius = 0.5 * max(2 * w, L) * 0.8
-    height = y + r + q.neck * s * np.sin(q.neck_up)
-    return rig.build(kind, seed, collider=Collider("cylinder", (0.0, height / 2, 0.0), (radius, height / 2, radius)),
-                     variant=None)  # fmt: skip
+    return rig.build(kind, seed, collider=None, variant=None)
 
 
 def _wings(rig: _Rig, *, span: float, chord: float, root, membrane, bone, thickness: float,
@@ -645,7 +650,7 @@ def _bird(rng: np.random.Generator, color, seed: int, detail: float) -> Creature
     return rig.build(
         "bird",
         seed,
-        collider=Collider("sphere", (0.0, leg + r * 0.7, 0.0), (r * 1.3,) * 3),
+        collider=None,
         variant=None,
     )
 
