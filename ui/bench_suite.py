@@ -7,6 +7,7 @@ import importlib
 BENCH_MODULES = [
     "studio.bench_core",
     "studio.render.bench",
+    "studio.assets.bench",
 ]
 
 
