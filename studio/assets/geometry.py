@@ -268,6 +268,56 @@ class Builder:
             )
         return prim
 
+    def lathe(self, base, heights: np.ndarray, radii: np.ndarray, colors: np.ndarray, *,
+              sections: int = 14, jitter: float = 0.03, solid: bool = True,
+              pattern: Pattern = "none", pattern_scale: float = 0.5) -> int:  # fmt: skip
+        """Upright surface of revolution through rings (heights (K,), radii (K,), colours (K, 3)), capped."""
+        y = np.asarray(heights, np.float64)
+        r = np.asarray(radii, np.float64)
+        k = len(y)
+        a = np.linspace(0.0, 2 * np.pi, sections, endpoint=False)
+        ring = np.stack(
+            [np.cos(a), np.zeros(sections), -np.sin(a)], axis=1
+        )  # counter-clockwise from above
+        v = (
+            ring[None, :, :] * r[:, None, None]
+            + np.stack([np.zeros(k), y, np.zeros(k)], 1)[:, None, :]
+        ).reshape(-1, 3)
+        v = np.concatenate([v, [[0.0, y[0], 0.0], [0.0, y[-1], 0.0]]]) + np.asarray(
+            base, np.float64
+        )
+        i = np.arange(k - 1)[:, None] * sections
+        j = np.arange(sections)[None, :]
+        j1 = (j + 1) % sections
+        a0, a1, b0, b1 = (
+            (i + j).ravel(),
+            (i + j1).ravel(),
+            (i + sections + j).ravel(),
+            (i + sections + j1).ravel(),
+        )
+        side = np.concatenate([np.stack([a0, a1, b1], 1), np.stack([a0, b1, b0], 1)])
+        bottom = np.stack([np.full(sections, k * sections), (j1 % sections).ravel(), j.ravel()], 1)
+        top_ring = (k - 1) * sections
+        top = np.stack(
+            [np.full(sections, k * sections + 1), top_ring + j.ravel(), top_ring + j1.ravel()], 1
+        )
+        c = np.repeat(np.asarray(colors, np.float64), sections, axis=0)
+        c = np.concatenate([c, c[:1], c[-1:]]) * (1.0 + jitter * self.rng.normal(size=(len(v), 1)))
+        prim = self.add(
+            v, np.concatenate([side, bottom, top]), c, pattern=pattern, pattern_scale=pattern_scale
+        )
+        if solid:
+            self._solids.append(
+                _Solid(
+                    "cylinder",
+                    np.asarray(base, np.float64) + vec(0.0, y[0], 0.0),
+                    np.eye(3),
+                    np.array([r.min() * 0.9, y[-1] - y[0], 0.0]),
+                    prim,
+                )
+            )
+        return prim
+
     def cone(self, base, height: float, radius: float, color, **kw) -> int:
         """Upright cone standing on `base`."""
         base = np.asarray(base, np.float64)

@@ -62,21 +62,28 @@ def _tint_top(b: Builder, prim: int, color, *, start: float) -> None:
 
 
 def cliff(b: Builder) -> Result:
+    """A rock face of faceted, flat-topped columns in two staggered rows, strata in the albedo."""
     rng = b.rng
     w = rng.uniform(8.0, 15.0)
     h = rng.uniform(6.0, 12.0)
     d = rng.uniform(4.0, 7.0)
-    base = hsv_jitter(((0.66, 0.55, 0.42) if rng.random() < 0.5 else (0.55, 0.54, 0.52)), rng)
-    n = int(rng.integers(4, 7))
-    for i in range(n):
-        x = (i / (n - 1) - 0.5) * w * 0.8
-        hh = h * rng.uniform(0.6, 1.0)
-        rad = (w / n * 0.9, hh * 0.55, d * 0.5 * rng.uniform(0.8, 1.1))
-        p = b.sphere((x, hh * 0.45, rng.normal(0, 0.4)), rad, base * rng.uniform(0.9, 1.08),
-                     R=axis_angle((0, 1, 0), rng.normal(0, 0.2)), subdivisions=3, noise=0.14,
-                     freq=2.2, jitter=0.06, flatten_below=0.8, pattern="rings",
-                     pattern_scale=rng.uniform(0.8, 1.4))  # fmt: skip
-        _tint_top(b, p, MOSS, start=0.82)
+    base = hsv_jitter(((0.68, 0.56, 0.42) if rng.random() < 0.5 else (0.58, 0.57, 0.55)), rng)
+    strata = rng.uniform(0.7, 1.3)
+    for z, hmul in ((-d * 0.2, 1.0), (d * 0.22, 0.7)):
+        n = int(rng.integers(4, 7))
+        for i in range(n):
+            x = ((i + 0.5) / n - 0.5) * w + rng.normal(0, 0.3)
+            top = h * hmul * rng.uniform(0.65, 1.0)
+            rad = np.array(
+                [w / n * rng.uniform(0.7, 0.9), top * 0.62, d * 0.3 * rng.uniform(0.8, 1.2)]
+            )
+            p = b.sphere((x, top * 0.42, z + rng.normal(0, 0.3)), rad, base * rng.uniform(0.88, 1.08),
+                         R=axis_angle((0, 1, 0), rng.normal(0, 0.25)), subdivisions=1, noise=0.08,
+                         freq=2.0, jitter=0.05, flatten_below=0.65, pattern="rings",
+                         pattern_scale=strata, shade=(0.85, 1.05))  # fmt: skip
+            v = b._v[p]
+            v[:, 1] = np.minimum(v[:, 1], top)  # a flat, walkable top
+            _tint_top(b, p, MOSS, start=0.9)
     return [Collider("box", (0.0, h / 2, 0.0), (w / 2, h / 2, d / 2))], 7000
 
 

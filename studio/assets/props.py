@@ -93,7 +93,7 @@ def crate(b: Builder) -> Result:
                 )
         boxes.append(Collider("box", tuple(c), (s * 1.1, s, s * 1.1)))
         y += 2 * s
-    return boxes, 700 * stack
+    return boxes, 1000 * stack
 
 
 def barrel(b: Builder) -> Result:
@@ -101,20 +101,12 @@ def barrel(b: Builder) -> Result:
     h = rng.uniform(0.9, 1.2)
     r = h * 0.33
     wood = _wood(rng)
-    segs = 4
-    for i in range(segs):  # bulging staves
-        y0, y1 = h * i / segs, h * (i + 1) / segs
-        f0 = 1.0 + 0.15 * np.sin(np.pi * i / segs)
-        f1 = 1.0 + 0.15 * np.sin(np.pi * (i + 1) / segs)
-        b.cylinder((0, y0, 0), (0, y1, 0), r * f0, r * f1, wood, sections=14, pattern="ribs")
-    for y in (0.12, 0.88):
-        f = 1.0 + 0.15 * np.sin(np.pi * y)
-        b.cylinder((0, h * y - 0.03, 0), (0, h * y + 0.03, 0), r * f + 0.012, r * f + 0.012, IRON,
-                   sections=14, solid=False)  # fmt: skip
-    b.cylinder(
-        (0, h, 0), (0, h + 0.01, 0), r * 0.95, r * 0.95, wood * 0.8, sections=14, solid=False
-    )
-    return [Collider("cylinder", (0.0, h / 2, 0.0), (r * 1.15, h / 2, r * 1.15))], 600
+    t = np.linspace(0.0, 1.0, 13)
+    radii = r * (1.0 + 0.15 * np.sin(np.pi * t))  # bulging staves
+    hoop = (np.abs(t - 0.125) < 0.05) | (np.abs(t - 0.875) < 0.05)
+    cols = np.where(hoop[:, None], np.asarray(IRON), wood[None, :] * (0.95 + 0.1 * t[:, None]))
+    b.lathe((0, 0, 0), h * t, radii, cols, sections=16, pattern="ribs")
+    return [Collider("cylinder", (0.0, h / 2, 0.0), (r * 1.15, h / 2, r * 1.15))], 900
 
 
 def cart(b: Builder) -> Result:
