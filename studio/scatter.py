@@ -92,55 +92,79 @@ class Scatter:
 
     def props_in(self, x0: float, z0: float, size: float) -> list[PropInstance]:
         """Scattered props whose base lies in [x0, x0+size) x [z0, z0+size), in a fixed order."""
-        out: list[PropInstance] = []
+        return self.props_in_many([(x0, z0)], size)[0]
+
+    def props_in_many(
+        self, origins: list[tuple[float, float]], size: float
+    ) -> list[list[PropInstance]]:
+        """`props_in` for many squares at once (one vectorised pass per prop kind)."""
+        out: list[list[PropInstance]] = [[] for _ in origins]
         for j, p in enumerate(self.spec.props):
-            out.extend(self._scatter_kind(j, p, x0, z0, size))
+            for c, props in enumerate(self._scatter_kind(j, p, origins, size)):
+                out[c].extend(props)
         return out
 
     def _scatter_kind(
-        self, j: int, p: PropSpec, x0: float, z0: float, size: float
-    ) -> list[PropInstance]:
+        self, j: int, p: PropSpec, origins: list[tuple[float, float]], size: float
+    ) -> list[list[PropInstance]]:
+        out: list[list[PropInstance]] = [[] for _ in origins]
         if p.density <= 0:
-            return []
+            return out
         # Twice the cells, half accepted by the clump noise: groves and clearings, same mean.
         cell = 10.0 / np.sqrt(2.0 * p.density)
         seed = stable_seed("props", self.spec.seed, j, p.kind)
-        i0, i1 = int(np.floor(x0 / cell)), int(np.floor((x0 + size) / cell))
-        k0, k1 = int(np.floor(z0 / cell)), int(np.floor((z0 + size) / cell))
-        ix, iz = np.meshgrid(np.arange(i0, i1 + 1), np.arange(k0, k1 + 1))
-        ix, iz = ix.ravel(), iz.ravel()
+        cells = []
+        for c, (x0, z0) in enumerate(origins):
+            i0, i1 = int(np.floor(x0 / cell)), int(np.floor((x0 + size) / cell))
+            k0, k1 = int(np.floor(z0 / cell)), int(np.floor((z0 + size) / cell))
+            ix, iz = np.meshgrid(np.arange(i0, i1 + 1), np.arange(k0, k1 + 1))
+            cells.append(np.stack([ix.ravel(), iz.ravel(), np.full(ix.size, c)], axis=1))
+        ix, iz, owner = np.concatenate(cells).T
+        ox = np.array([o[0] for o in origins])[owner]
+        oz = np.array([o[1] for o in origins])[owner]
         px = (ix + hash_uniform(seed, ix, iz, 1)) * cell
         pz = (iz + hash_uniform(seed, ix, iz, 2)) * cell
-        inside = (px >= x0) & (px < x0 + size) & (pz >= z0) & (pz < z0 + size)
-        ix, iz, px, pz = ix[inside], iz[inside], px[inside], pz[inside]
+        inside = (px >= ox) & (px < ox + size) & (pz >= oz) & (pz < oz + size)
+        inside &= hash_uniform(seed, ix, iz, 3) < 0.95  # cheap early rejection
+        ix, iz, px, pz, owner = ix[inside], iz[inside], px[inside], pz[inside], owner[inside]
         if len(px) == 0:
-            return []
+            return out
         clump = np.clip(0.5 + 0.9 * _sample(self._clump[p.kind], px, pz), 0.0, 1.0)
-        keep = hash_uniform(seed, ix, iz, 3) < clump
+        keep = hash_uniform(seed, ix, iz, 3) < 0.95 * clump
+        ix, iz, px, pz, owner = ix[keep], iz[keep], px[keep], pz[keep], owner[keep]
+        if len(px) == 0:
+            return out
         h = self.terrain.height(px, pz)
         n = self.terrain.normal(px, pz, eps=0.5)
         wl = self.terrain.water_level
         if p.kind in WATER_KINDS:
-            keep &= (h > wl - 0.4) & (h < wl + LAND_LIFT + 0.6)
+            keep = (h > wl - 0.4) & (h < wl + LAND_LIFT + 0.6)
         else:
-            keep &= h > wl + 0.25
+            keep = h > wl + 0.25
         keep &= n[:, 1] > (0.7 if p.kind in SMALL_KINDS else 0.82)
         sx, _, sz = self.spawn.position
-        keep &= (px - sx) ** 2 + (pz - sz) ** 2 > SPAWN_CLEARING**2
+        keep &= (px - sx) ** 2 + (pz - sz) ** 2 > (
+            SPAWN_CLEARING * (0.6 if p.kind == "grass_tuft" else 1.6)
+        ) ** 2
         for lm in self.landmarks:
             r = 7.0 * lm.scale + (2.0 if p.kind in SMALL_KINDS else 4.0)
             keep &= (px - lm.position[0]) ** 2 + (pz - lm.position[2]) ** 2 > r * r
-        out = []
+        if p.kind not in SMALL_KINDS:
+            # Tall things stay out of the spawn's clearing and the sightline to the first landmark.
+            keep &= (px - sx) ** 2 + (pz - sz) ** 2 > (2.5 * SPAWN_CLEARING) ** 2
+            if self.landmarks:
+                keep &= self._off_sightline(px, pz, 5.0)
         var = (hash_uniform(seed, ix, iz, 4) * VARIANTS_PER_KIND).astype(int)
         yaw = hash_uniform(seed, ix, iz, 5) * 360.0
         scale = 0.75 + 0.5 * hash_uniform(seed, ix, iz, 6)
         # Sink the base on slopes so the downhill side of the trunk never floats.
         sink = 0.08 + 0.6 * np.sqrt(np.maximum(1.0 / n[:, 1] ** 2 - 1.0, 0.0))
+        seeds = [variant_seed(self.spec.seed, p.kind, v) for v in range(VARIANTS_PER_KIND)]
         for i in np.flatnonzero(keep):
-            out.append(
+            out[owner[i]].append(
                 PropInstance(
                     kind=p.kind,
-                    variant_seed=variant_seed(self.spec.seed, p.kind, int(var[i])),
+                    variant_seed=seeds[var[i]],
                     position=(float(px[i]), float(h[i] - sink[i] * scale[i]), float(pz[i])),
                     yaw=float(yaw[i]),
                     scale=float(scale[i]),
@@ -148,6 +172,15 @@ class Scatter:
                 )
             )
         return out
+
+    def _off_sightline(self, x: np.ndarray, z: np.ndarray, width: float) -> np.ndarray:
+        """True where (x, z) is farther than `width` from the spawn-to-first-landmark segment."""
+        a = self.spawn.position[[0, 2]]
+        b = np.array(self.landmarks[0].position)[[0, 2]]
+        ab = b - a
+        t = np.clip(((x - a[0]) * ab[0] + (z - a[1]) * ab[1]) / (ab @ ab), 0.0, 1.0)
+        d2 = (x - a[0] - t * ab[0]) ** 2 + (z - a[1] - t * ab[1]) ** 2
+        return d2 > width * width
 
     # --- spawn and landmarks -------------------------------------------------------------
 
@@ -168,6 +201,16 @@ class Scatter:
         x, z = (a.ravel() for a in np.meshgrid(g, g))
         ok = self._dry_flat(x, z, min_ny=0.94) & (self._near_water(x, z, 4.0) == 0)
         score = -np.hypot(x, z) / 40.0
+        # Prefer an open outlook: penalise ground that rises above the spot within 16 m.
+        a = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+        h0 = self.terrain.height(x, z)
+        rise = np.zeros_like(x)
+        for rad in (6.0, 11.0, 16.0):
+            ring = self.terrain.height(
+                x[:, None] + rad * np.cos(a)[None], z[:, None] + rad * np.sin(a)[None]
+            )
+            rise = np.maximum(rise, (ring - h0[:, None]).max(axis=1) / rad)
+        score -= 12.0 * np.maximum(rise - 0.04, 0.0)
         if self.terrain.has_water:
             score += 2.0 * (self._near_water(x, z, 18.0) > 0)
         score = np.where(ok, score, -np.inf)
@@ -266,7 +309,7 @@ class Scatter:
         for ci, c in enumerate(self.spec.characters):
             seed = stable_seed("creature", self.spec.seed, ci, c.kind)
             u = hash_uniform(seed, np.arange(4 * c.count + 8), 0)
-            side = (u[0] - 0.5) * 1.2  # radians off the view axis
+            side = (u[0] - 0.5) * 0.6  # radians off the view axis
             dist = 22.0 + 16.0 * u[1]
             rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
             centre = np.array([sx, sz]) + dist * (rot @ f)

@@ -235,7 +235,9 @@ class TerrainField:
         c = mix("grass") * (1 - tone) + mix("grass_alt") * tone
         soil = smoothstep(0.45, 0.8, patch) * (0.3 + 0.5 * self.roughness)
         c = c * (1 - soil) + mix("soil") * soil
-        c *= 1.0 + 0.07 * patch  # fine brightness variation breaks up the surfel grid
+        # Fine brightness variation (noise + a per-position hash) breaks up the surfel grid.
+        grain = hash_uniform(7, np.round(x * 8).astype(np.int64), np.round(z * 8).astype(np.int64))
+        c *= 1.0 + 0.07 * patch + 0.08 * (grain[:, None] - 0.5)
         rock = smoothstep(0.86, 0.68, normal_y)[:, None]
         c = c * (1 - rock) + mix("rock") * rock
         wl = self.water_level

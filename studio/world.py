@@ -22,24 +22,33 @@ import trimesh
 from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.lighting import Lighting, heightfield_shadow, lighting_for, shade
-from studio.scatter import CreatureSpawn, PropInstance, Scatter, SpawnPoint
+from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.spec import WorldSpec
-from studio.terrain import TerrainField
+from studio.terrain import TerrainField, stable_seed
+from studio.transforms import quat_multiply
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32.0
 """Metres per chunk side."""
-LOD_SPACING = (0.5, 1.0, 2.0, 4.0, 8.0)
+LOD_SPACING = (0.4, 0.8, 1.6, 3.2, 6.4)
 """Terrain surfel spacing (metres) at each level of detail."""
 LOD_DISTANCE = (36.0, 80.0, 160.0, 300.0)
 """Camera-to-chunk distances (metres) beyond which the next coarser LOD is used."""
 VIEW_DISTANCE = 520.0
 """How far (metres) chunks are drawn; fog takes over near the end."""
-PROP_LOD_KEEP = (1.0, 0.4, 0.14, 0.05, 0.02)
-"""Fraction of each asset's Gaussians kept at each LOD (the rest grow to cover)."""
+PROP_LOD_KEEP = (1.0, 0.3, 0.07)
+"""Fraction of each asset's Gaussians kept at LODs below `IMPOSTOR_LOD` (the rest grow to cover)."""
+LOW_KINDS = frozenset({"grass_tuft", "flowers", "mushroom", "reeds"})
+"""Ground cover: no shadow or occlusion on the ground, dropped from LOD 2 on."""
+SMALL_KINDS = frozenset({"bush", "rock", "log"})
+"""Small props dropped from LOD 3 on."""
+IMPOSTOR_LOD = 3
+"""From this LOD on, a prop is a few big Gaussians (one per height slice of the asset)."""
 SURFEL_SIGMA = 0.62
 """Terrain surfel standard deviation as a fraction of the grid spacing (overlap, no holes)."""
+SHADOW_STEP = 4.0
+"""Metres between heightfield-shadow samples (interpolated in between)."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
 
 
@@ -123,6 +132,52 @@ def _quats_z_to(normals: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
+def stable_seed_kind(kind: str) -> int:
+    return stable_seed("creature-build", kind, bits=20)
+
+
+def _impostor(g: Gaussians, normals: np.ndarray, *, slices: int, top: float) -> SurfelSet:
+    """A far-away stand-in: one Gaussian per height slice with the slice's centroid, spread and
+    mean albedo, facing up (crowns read as lit from above)."""
+    y = g.means[:, 1]
+    edges = np.quantile(y, np.linspace(0, 1, slices + 1))
+    which = np.clip(np.searchsorted(edges, y, side="right") - 1, 0, slices - 1)
+    means, scales, cols = [], [], []
+    for k in range(slices):
+        m = which == k
+        if m.sum() < 3:
+            continue
+        p = g.means[m]
+        means.append(p.mean(axis=0))
+        scales.append(np.maximum(p.std(axis=0) * 1.1, 0.05))
+        cols.append(g.colors[m].mean(axis=0))
+    k = len(means)
+    means_a = np.array(means)
+    sub = Gaussians(
+        means_a,
+        np.tile([1.0, 0.0, 0.0, 0.0], (k, 1)),
+        np.array(scales),
+        np.full(k, 0.95),
+        np.array(cols),
+    )
+    up = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (k, 1))
+    occ = (0.6 + 0.4 * np.clip(means_a[:, 1] / top, 0.0, 1.0)).astype(np.float32)
+    del normals
+    return SurfelSet(sub, up, occ)
+
+
+def _bilinear(grid: np.ndarray, cx: int, cz: int, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Sample a per-chunk (n+1, n+1) grid (spacing SHADOW_STEP) at world (x, z)."""
+    n = grid.shape[0] - 1
+    u = np.clip((x - cx * CHUNK_SIZE) / SHADOW_STEP, 0, n - 1e-6)
+    v = np.clip((z - cz * CHUNK_SIZE) / SHADOW_STEP, 0, n - 1e-6)
+    i, j = u.astype(int), v.astype(int)
+    fu, fv = u - i, v - j
+    a = grid[j, i] * (1 - fu) + grid[j, i + 1] * fu
+    b = grid[j + 1, i] * (1 - fu) + grid[j + 1, i + 1] * fu
+    return a * (1 - fv) + b * fv
+
+
 class World:
     """The world a spec describes; see the module docstring."""
 
@@ -189,23 +244,30 @@ class World:
 
     def props_in_chunk(self, cx: int, cz: int) -> list[PropInstance]:
         """Scattered props plus landmarks whose base lies in chunk (cx, cz)."""
-        key = (cx, cz)
+        return self._props_many([(cx, cz)])[0]
+
+    def _props_many(self, keys: list[tuple[int, int]]) -> list[list[PropInstance]]:
         with self._lock:
-            if key in self._props:
-                self._props.move_to_end(key)
-                return self._props[key]
-        x0, z0 = cx * CHUNK_SIZE, cz * CHUNK_SIZE
-        props = self.scatter.props_in(x0, z0, CHUNK_SIZE)
-        props += [
-            lm
-            for lm in self.landmarks
-            if x0 <= lm.position[0] < x0 + CHUNK_SIZE and z0 <= lm.position[2] < z0 + CHUNK_SIZE
-        ]
-        with self._lock:
-            self._props[key] = props
-            while len(self._props) > 4096:
-                self._props.popitem(last=False)
-        return props
+            found = {k: self._props.get(k) for k in keys}
+        missing = [k for k, v in found.items() if v is None]
+        if missing:
+            origins = [(cx * CHUNK_SIZE, cz * CHUNK_SIZE) for cx, cz in missing]
+            for k, (x0, z0), props in zip(
+                missing, origins, self.scatter.props_in_many(origins, CHUNK_SIZE), strict=True
+            ):
+                props += [
+                    lm
+                    for lm in self.landmarks
+                    if x0 <= lm.position[0] < x0 + CHUNK_SIZE
+                    and z0 <= lm.position[2] < z0 + CHUNK_SIZE
+                ]
+                found[k] = props
+            with self._lock:
+                for k in missing:
+                    self._props[k] = found[k]
+                while len(self._props) > 8192:
+                    self._props.popitem(last=False)
+        return [found[k] for k in keys]
 
     def colliders_near(self, x: float, z: float, radius: float) -> list[WorldCollider]:
         """World-frame colliders of props whose base lies within `radius` (+ 8 m) of (x, z)."""
@@ -253,17 +315,20 @@ class World:
         from studio.assets.base import surfel_normals
 
         g = self._asset(kind, seed).gaussians
-        n = len(g)
-        keep = max(min(n, 12), round(n * PROP_LOD_KEEP[lod]))
-        order = np.random.default_rng(seed + 7919 * lod).permutation(n)[:keep]
-        sub = g.subset(np.sort(order))
-        grow = np.float32(min(np.sqrt(n / keep), 5.0))
-        sub.scales[:, :2] *= grow
-        sub.scales[:, 2] *= np.sqrt(grow)
-        ys = g.means[:, 1]
-        top = max(float(ys.max()), 0.5)
-        occ = (0.55 + 0.45 * np.clip(sub.means[:, 1] / top, 0.0, 1.0)).astype(np.float32)
-        s = SurfelSet(sub, surfel_normals(sub), occ)
+        normals = surfel_normals(g)
+        top = max(float(g.means[:, 1].max()), 0.5)
+        if lod >= IMPOSTOR_LOD:
+            s = _impostor(g, normals, slices=6 if lod == IMPOSTOR_LOD else 3, top=top)
+        else:
+            n = len(g)
+            keep = max(min(n, 12), round(n * PROP_LOD_KEEP[lod]))
+            order = np.sort(np.random.default_rng(seed + 7919 * lod).permutation(n)[:keep])
+            sub = g.subset(order)
+            grow = np.float32(min(np.sqrt(n / keep), 4.0))
+            sub.scales[:, :2] *= grow
+            sub.scales[:, 2] *= np.sqrt(grow)
+            occ = (0.55 + 0.45 * np.clip(sub.means[:, 1] / top, 0.0, 1.0)).astype(np.float32)
+            s = SurfelSet(sub, normals[order], occ)
         self._asset_lods[key] = s
         return s
 
@@ -286,6 +351,7 @@ class World:
         czs = np.array([k[1] for k in keys])
         gx, gz = self._grid(cxs, czs, s, 1)  # (C, n+3, n+3)
         h = self.terrain.height(gx, gz)
+        all_props = self._props_many(list(keys))
         out = []
         sig = SURFEL_SIGMA * s
         for c in range(len(keys)):
@@ -295,7 +361,7 @@ class World:
             z = gz[c, 1 : n + 1, 1 : n + 1].ravel()
             y = hc[1 : n + 1, 1 : n + 1].ravel()
             alb = self.terrain.albedo(x, z, y, nrm[:, 1])
-            props = self.props_in_chunk(int(cxs[c]), int(czs[c]))
+            props = all_props[c]
             occ = self._ground_occlusion(x, z, props)
             m = len(x)
             terrain = SurfelSet(
@@ -338,25 +404,54 @@ class World:
         self, x: np.ndarray, z: np.ndarray, props: list[PropInstance]
     ) -> np.ndarray:
         """(N,) sky occlusion of ground surfels: darker under and around trees and buildings."""
-        occ = np.ones(len(x), np.float32)
-        for p in props:
-            if p.kind in ("grass_tuft", "flowers", "mushroom", "reeds"):
-                continue
-            r = 2.2 * p.scale * (2.0 if p.landmark else 1.0)
-            d2 = (x - p.position[0]) ** 2 + (z - p.position[2]) ** 2
-            occ *= (1.0 - 0.45 * np.exp(-d2 / (r * r))).astype(np.float32)
-        return occ
+        tall = [p for p in props if p.kind not in LOW_KINDS]
+        if not tall:
+            return np.ones(len(x), np.float32)
+        px = np.array([p.position[0] for p in tall])
+        pz = np.array([p.position[2] for p in tall])
+        r = np.array([2.2 * p.scale * (2.0 if p.landmark else 1.0) for p in tall])
+        d2 = (x[:, None] - px[None]) ** 2 + (z[:, None] - pz[None]) ** 2
+        return np.prod(1.0 - 0.45 * np.exp(-d2 / (r * r)[None]), axis=1).astype(np.float32)
 
     def _prop_surfels(self, props: list[PropInstance], lod: int) -> SurfelSet:
-        parts = []
+        """World surfels of props at a LOD; instances of one variant are posed in one batch."""
+        groups: dict[tuple[str, int, int], list[PropInstance]] = {}
         for p in props:
-            if lod >= 3 and p.kind in ("grass_tuft", "flowers", "mushroom") and not p.landmark:
+            if p.landmark:
+                plod = max(0, lod - 1)
+            elif (lod >= 2 and p.kind in LOW_KINDS) or (lod >= 3 and p.kind in SMALL_KINDS):
                 continue
-            src = self._asset_lod(p.kind, p.variant_seed, max(0, lod - 1) if p.landmark else lod)
-            T = p.T_world_instance
-            g = src.gaussians.transform(T)
-            R = T[:3, :3] / p.scale
-            parts.append(SurfelSet(g, (src.normals @ R.T).astype(np.float32), src.occlusion))
+            else:
+                plod = lod
+            groups.setdefault((p.kind, p.variant_seed, plod), []).append(p)
+        parts = []
+        for (kind, seed, plod), inst in groups.items():
+            src = self._asset_lod(kind, seed, plod)
+            yaw = np.radians([p.yaw for p in inst])
+            sc = np.array([p.scale for p in inst])
+            pos = np.array([p.position for p in inst])
+            c, s_ = np.cos(yaw), np.sin(yaw)
+            m = src.gaussians.means.astype(np.float64)
+            x = (c[:, None] * m[None, :, 0] + s_[:, None] * m[None, :, 2]) * sc[:, None]
+            z = (-s_[:, None] * m[None, :, 0] + c[:, None] * m[None, :, 2]) * sc[:, None]
+            y = m[None, :, 1] * sc[:, None]
+            means = np.stack([x + pos[:, 0:1], y + pos[:, 1:2], z + pos[:, 2:3]], -1)
+            q_yaw = np.stack([np.cos(yaw / 2), 0 * yaw, np.sin(yaw / 2), 0 * yaw], -1)
+            quats = quat_multiply(q_yaw[:, None, :], src.gaussians.quats[None].astype(np.float64))
+            nr = src.normals
+            nx = c[:, None] * nr[None, :, 0] + s_[:, None] * nr[None, :, 2]
+            nz = -s_[:, None] * nr[None, :, 0] + c[:, None] * nr[None, :, 2]
+            ny = np.broadcast_to(nr[None, :, 1], nx.shape)
+            k = len(inst) * len(m)
+            g = Gaussians(
+                means.reshape(k, 3),
+                quats.reshape(k, 4),
+                (src.gaussians.scales[None] * sc[:, None, None]).reshape(k, 3),
+                np.tile(src.gaussians.opacities, len(inst)),
+                np.tile(src.gaussians.colors, (len(inst), 1)),
+            )
+            normals = np.stack([nx, ny, nz], -1).reshape(k, 3).astype(np.float32)
+            parts.append(SurfelSet(g, normals, np.tile(src.occlusion, len(inst))))
         return SurfelSet.concat(parts)
 
     def _layer(self, cx: int, cz: int, lod: int) -> ChunkLayer:
@@ -429,18 +524,24 @@ class World:
         with self._lock:
             self._light_key += 1
 
-    def _lit(self, cx: int, cz: int, lod: int, layer: ChunkLayer) -> Gaussians:
-        if layer.lit is not None and layer.lit_key == self._light_key:
-            return layer.lit
+    def _relight_many(self, items: list[tuple[int, int, int, ChunkLayer]]) -> list[Gaussians]:
+        """Lit Gaussians of chunk layers; stale ones are re-shaded, their shadows in one batch."""
+        stale = [it for it in items if it[3].lit is None or it[3].lit_key != self._light_key]
+        if stale:
+            grids = self._shadow_grids([(cx, cz) for cx, cz, _, _ in stale])
+            for (cx, cz, lod, layer), grid in zip(stale, grids, strict=True):
+                self._lit(cx, cz, lod, layer, grid)
+        return [it[3].lit for it in items]
+
+    def _lit(self, cx: int, cz: int, lod: int, layer: ChunkLayer, grid: np.ndarray) -> Gaussians:
         L = self.lighting
-        shadow_fn = self._shadow_sampler(cx, cz, L)
         parts = []
         for s, kind in ((layer.terrain, "ground"), (layer.water, "water"), (layer.props, "prop")):
             if not len(s.gaussians):
                 continue
             means = s.gaussians.means
-            sh = shadow_fn(means[:, 0], means[:, 2])
-            if kind == "ground":
+            sh = _bilinear(grid, cx, cz, means[:, 0], means[:, 2])
+            if kind == "ground" and lod <= 2:
                 sh = sh * self._tree_shadows(cx, cz, means, L)
             col = shade(s.gaussians.colors, s.normals, L, shadow=sh, occlusion=s.occlusion)
             if kind == "water":  # water mirrors the horizon sky
@@ -451,52 +552,50 @@ class World:
         layer.lit, layer.lit_key = lit, self._light_key
         return lit
 
-    def _shadow_sampler(self, cx: int, cz: int, L: Lighting):
-        """Heightfield shadow on a 4 m grid over the chunk, bilinearly interpolated."""
-        step = 4.0
-        n = round(CHUNK_SIZE / step)
-        gx, gz = self._grid(np.array([cx]), np.array([cz]), step, 0)
-        gx, gz = gx[0], gz[0]
+    def _shadow_grids(self, keys: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Heightfield shadow of the key light on a SHADOW_STEP grid over each chunk (batched)."""
+        L = self.lighting
+        n = round(CHUNK_SIZE / SHADOW_STEP)
+        gx, gz = self._grid(
+            np.array([k[0] for k in keys]), np.array([k[1] for k in keys]), SHADOW_STEP, 0
+        )
+        if L.key_dir[1] <= 0.02:
+            return [np.zeros((n + 1, n + 1)) for _ in keys]
         gy = self.terrain.height(gx, gz) + 0.6
         pts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-        if L.key_dir[1] <= 0.02:
-            sh = np.full(len(pts), 0.0 if L.night < 1 else 1.0)
-        else:
-            sh = heightfield_shadow(self.terrain.height, pts, L.key_dir)
-        # Low sun: the key light fades out on its own; keep a soft floor so valleys are not black.
-        grid = sh.reshape(n + 1, n + 1)
-        x0, z0 = cx * CHUNK_SIZE, cz * CHUNK_SIZE
+        sh = heightfield_shadow(self.terrain.height, pts, L.key_dir)
+        return list(sh.reshape(len(keys), n + 1, n + 1))
 
-        def sample(x: np.ndarray, z: np.ndarray) -> np.ndarray:
-            u = np.clip((x - x0) / step, 0, n - 1e-6)
-            v = np.clip((z - z0) / step, 0, n - 1e-6)
-            i, j = u.astype(int), v.astype(int)
-            fu, fv = u - i, v - j
-            a = grid[j, i] * (1 - fu) + grid[j, i + 1] * fu
-            b = grid[j + 1, i] * (1 - fu) + grid[j + 1, i + 1] * fu
-            return a * (1 - fv) + b * fv
-
-        return sample
+    def _shadow_sampler(self, cx: int, cz: int, L: Lighting):
+        grid = self._shadow_grids([(cx, cz)])[0]
+        return lambda x, z: _bilinear(grid, cx, cz, x, z)
 
     def _tree_shadows(self, cx: int, cz: int, means: np.ndarray, L: Lighting) -> np.ndarray:
         """(N,) soft cast shadows of tall props on the ground, offset away from the key light."""
-        out = np.ones(len(means))
         d = L.key_dir
         if d[1] <= 0.05:
-            return out
+            return np.ones(len(means))
+        keys = [(cx + dx, cz + dz) for dx in (-1, 0, 1) for dz in (-1, 0, 1)]
+        tall = [p for ps in self._props_many(keys) for p in ps if p.kind not in LOW_KINDS]
+        tall = [p for p in tall if p.kind not in SMALL_KINDS]
+        if not tall:
+            return np.ones(len(means))
         off = -d[[0, 2]] / max(d[1], 0.25)
-        for dx in (-1, 0, 1):
-            for dz in (-1, 0, 1):
-                for p in self.props_in_chunk(cx + dx, cz + dz):
-                    if p.kind in ("grass_tuft", "flowers", "mushroom", "reeds", "rock"):
-                        continue
-                    hgt = 5.0 * p.scale if not p.landmark else 8.0
-                    c = np.array([p.position[0], p.position[2]]) + off * hgt * 0.55
-                    r = 1.8 * p.scale * (2.0 if p.landmark else 1.0)
-                    d2 = (means[:, 0] - c[0]) ** 2 + (means[:, 2] - c[1]) ** 2
-                    if d2.min() > 9 * r * r:
-                        continue
-                    out *= 1.0 - 0.55 * np.exp(-d2 / (r * r))
+        hgt = np.array([8.0 if p.landmark else 5.0 * p.scale for p in tall])
+        c = (
+            np.array([[p.position[0], p.position[2]] for p in tall])
+            + off[None] * hgt[:, None] * 0.55
+        )
+        r = np.array([1.8 * p.scale * (2.0 if p.landmark else 1.0) for p in tall])
+        near = (np.abs(c[:, 0] - (cx + 0.5) * CHUNK_SIZE) < CHUNK_SIZE / 2 + 3 * r) & (
+            np.abs(c[:, 1] - (cz + 0.5) * CHUNK_SIZE) < CHUNK_SIZE / 2 + 3 * r
+        )
+        c, r = c[near], r[near]
+        out = np.ones(len(means))
+        for i0 in range(0, len(c), 64):  # bounded (N, 64) temporaries
+            cc, rr = c[i0 : i0 + 64], r[i0 : i0 + 64]
+            d2 = (means[:, 0:1] - cc[None, :, 0]) ** 2 + (means[:, 2:3] - cc[None, :, 1]) ** 2
+            out *= np.prod(1.0 - 0.55 * np.exp(-d2 / (rr * rr)[None]), axis=1)
         return out
 
     # --- view --------------------------------------------------------------------------
@@ -578,7 +677,7 @@ class World:
             if total <= budget:
                 break
             bias *= 0.7
-        parts = [self._lit(cx, cz, lod, la) for cx, cz, lod, la in layers]
+        parts = self._relight_many(layers)
         if creatures:
             parts.append(self.creature_gaussians(time_s=time_s))
         if weather:
@@ -589,13 +688,58 @@ class World:
         return Gaussians.concat(parts)
 
     def creature_gaussians(self, *, time_s: float = 0.0) -> Gaussians:
-        """Lit Gaussians of the spec's creatures posed at rest at their spawns."""
-        spawns = self.creature_spawns()
-        if not spawns:
-            return Gaussians.empty()
-        from studio.creatures_view import posed_creatures
+        """Lit Gaussians of the spec's creatures posed at rest at their spawns; flyers circle."""
+        from studio.assets import make_creature, surfel_normals
+        from studio.transforms import rot_y
 
-        return posed_creatures(self, spawns, time_s=time_s)
+        parts = []
+        L = self.lighting
+        for c in self.creature_spawns():
+            spec = self.spec.characters[[ch.kind for ch in self.spec.characters].index(c.kind)]
+            creature = make_creature(
+                c.kind, c.seed % 2 + stable_seed_kind(c.kind), color=spec.color
+            )
+            pos, yaw = c.position.copy(), c.yaw
+            if c.kind in FLYERS:  # circle the spawn's view centre at ~6 m/s
+                centre = pos.copy()
+                ang = time_s * 6.0 / 14.0 + np.radians(c.yaw)
+                pos = centre + 14.0 * np.array([np.cos(ang), 0.0, np.sin(ang)])
+                yaw = float(np.degrees(-ang))
+            T = np.eye(4)
+            T[:3, :3] = rot_y(yaw) * c.scale
+            T[:3, 3] = pos
+            g, _ = creature.pose(T_world_root=T)
+            nrm = surfel_normals(g)
+            cx, cz = int(np.floor(pos[0] / CHUNK_SIZE)), int(np.floor(pos[2] / CHUNK_SIZE))
+            sh = self._shadow_sampler(cx, cz, L)(g.means[:, 0], g.means[:, 2])
+            col = shade(g.colors, nrm, L, shadow=sh)
+            parts.append(Gaussians(g.means, g.quats, g.scales, g.opacities, col))
+        return Gaussians.concat(parts)
+
+    def frame(
+        self,
+        camera: Camera,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        budget: int = 250_000,
+        time_s: float = 0.0,
+        backend: str = "auto",
+    ):  # -> studio.render.Frame
+        """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`)."""
+        from studio.render import Frame, render
+        from studio.sky import composite
+
+        W = width or camera.width
+        H = height or camera.height
+        g = self.gaussians_in_view(camera, budget, time_s=time_s)
+        fr = render(g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend)
+        rgb = composite(
+            fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,
+            seed=self.spec.seed, weather=self.weather.kind,
+            fog_base_height=self.water_level + 2.0,
+        )  # fmt: skip
+        return Frame(rgb, fr.depth, fr.alpha)
 
     def _prefetch(self, camera: Camera) -> None:
         """Queue generation of nearby chunks around the camera (all directions) in the background."""
