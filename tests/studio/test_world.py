@@ -1,0 +1,129 @@
+"""World: props sit on the ground, LOD budget and reach, relighting, colliders, weather."""
+
+import numpy as np
+import pytest
+
+from studio.camera import Camera
+from studio.spec import (
+    BiomeWeight,
+    CharacterSpec,
+    LandmarkSpec,
+    PropSpec,
+    Terrain,
+    WeatherSpec,
+    WorldSpec,
+)  # fmt: skip
+from studio.weather import particles
+from studio.world import CHUNK_SIZE, World
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    spec = WorldSpec(
+        seed=11,
+        biomes=[BiomeWeight(biome="conifer_forest")],
+        terrain=Terrain(rivers=True, height_scale=20.0),
+        props=[PropSpec(kind="conifer", density=2.0), PropSpec(kind="rock", density=0.5)],
+        landmarks=[LandmarkSpec(kind="tower", placement="on_hill")],
+        characters=[CharacterSpec(kind="deer", count=3)],
+        hour=17.5,
+    )
+    w = World(spec, background=False)
+    yield w
+    w.close()
+
+
+def test_props_do_not_float(world):
+    props = [p for cx in range(-2, 2) for cz in range(-2, 2) for p in world.props_in_chunk(cx, cz)]
+    assert len(props) > 20
+    pos = np.array([p.position for p in props])
+    ground = world.height_at(pos[:, 0], pos[:, 2])
+    # Bases sit at or slightly below the ground (sunk on slopes), never above it.
+    assert (pos[:, 1] <= ground + 1e-6).all()
+    assert (ground - pos[:, 1] < 1.0).all()
+    assert not world.is_water(pos[:, 0], pos[:, 2]).any()
+
+
+def test_landmark_near_spawn_and_spawn_faces_it(world):
+    s = world.spawn_point()
+    (lm,) = world.landmarks
+    d = np.array(lm.position) - s.position
+    assert 25.0 <= np.hypot(d[0], d[2]) <= 125.0
+    cam = world.spawn_camera(width=320, height=180)
+    uv, z = cam.project(np.array([lm.position]) + np.array([0.0, 3.0, 0.0]))
+    assert z[0] > 0 and 0 <= uv[0, 0] < 320 and 0 <= uv[0, 1] < 180
+
+
+def test_wide_view_fits_budget_and_reaches_300_m(world):
+    cam = world.spawn_camera(width=640, height=360)
+    cam.vfov = 75.0
+    g = world.gaussians_in_view(cam, 120_000, creatures=False, weather=False)
+    assert len(g) <= 120_000
+    reach = np.hypot(*(g.means[:, [0, 2]] - cam.position[[0, 2]]).T)
+    assert reach.max() >= 300.0
+
+
+def test_near_ground_has_no_holes(world):
+    # Looking straight down from 1.7 m: every pixel is covered by opaque ground or props.
+    s = world.spawn_point()
+    cam = Camera(s.position + np.array([0.0, 1.7, 0.0]), pitch=-89.0, width=160, height=90)
+    from studio.render import render
+
+    fr = render(world.gaussians_in_view(cam, weather=False), cam, backend="cpu")
+    assert fr.alpha.min() > 0.95
+
+
+def test_set_hour_relights_without_regenerating(world):
+    cam = world.spawn_camera(width=320, height=180)
+    world.set_hour(12.0)
+    noon = world.gaussians_in_view(cam, creatures=False, weather=False)
+    layers_before = dict(world._layers)
+    world.set_hour(22.0)
+    night = world.gaussians_in_view(cam, creatures=False, weather=False)
+    assert all(world._layers[k] is v for k, v in layers_before.items())
+    np.testing.assert_array_equal(noon.means, night.means)
+    assert night.colors.mean() < 0.6 * noon.colors.mean()
+    world.set_hour(17.5)
+
+
+def test_colliders_near_are_in_world_frame(world):
+    props = [p for p in world.props_in_chunk(0, -1) if p.kind == "conifer"]
+    p = props[0]
+    cols = world.colliders_near(p.position[0], p.position[2], 1.0)
+    trunk = [c for c in cols if c.owner == "conifer" and np.hypot(
+        c.center[0] - p.position[0], c.center[2] - p.position[2]) < 0.5]  # fmt: skip
+    assert trunk and trunk[0].center[1] > p.position[1]
+
+
+def test_creatures_stand_on_ground_and_are_drawn(world):
+    spawns = world.creature_spawns()
+    assert len(spawns) == 3
+    for c in spawns:
+        assert abs(c.position[1] - world.height_at(c.position[0], c.position[2])) < 1e-6
+    assert len(world.creature_gaussians()) > 100
+
+
+def test_weather_particles_deterministic_and_fall():
+    a = particles("rain", np.zeros(3), seed=1, time_s=0.0)
+    b = particles("rain", np.zeros(3), seed=1, time_s=0.0)
+    np.testing.assert_array_equal(a.means, b.means)
+    later = particles("rain", np.zeros(3), seed=1, time_s=0.05)
+    dy = later.means[:, 1] - a.means[:, 1]
+    falling = np.abs(dy) < 5.0  # ignore particles that wrapped to the top of the box
+    assert (dy[falling] < 0).all()
+    assert len(particles("clear", np.zeros(3), seed=1, time_s=0.0)) == 0
+
+
+def test_meshes_in_returns_terrain_and_props(world):
+    out = world.meshes_in(np.array([[0.0, -CHUNK_SIZE], [CHUNK_SIZE, 0.0]]), terrain_spacing=2.0)
+    names = [n for n, _, _ in out]
+    assert names[0] == "terrain"
+    terrain = out[0][1]
+    v = np.asarray(terrain.vertices)
+    np.testing.assert_allclose(v[:, 1], world.height_at(v[:, 0], v[:, 2]), atol=1e-9)
+
+
+def test_weather_changes_light_not_geometry(world):
+    world.set_weather(WeatherSpec(kind="storm"))
+    assert world.lighting.overcast > 0.9
+    world.set_weather(WeatherSpec())
