@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -38,6 +39,35 @@ def not_implemented(capability: str) -> NoReturn:
     """Exit 2 for a command whose capability has not landed yet."""
     typer.echo(f"not implemented yet: {capability}", err=True)
     raise typer.Exit(2)
+
+
+MAX_IMAGE_SIDE = 8192
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """ "1280x720" -> (1280, 720); a clear error for anything else."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        fail(f"--size {text!r} is not WIDTHxHEIGHT; use e.g. --size 1280x720.")
+    if not (1 <= width <= MAX_IMAGE_SIDE and 1 <= height <= MAX_IMAGE_SIDE):
+        fail(f"--size {text!r} is out of range; each side must be 1..{MAX_IMAGE_SIDE} pixels.")
+    return width, height
+
+
+def parse_camera(text: str) -> tuple[tuple[float, float, float], float, float]:
+    """ "x,y,z,yaw,pitch" (metres, degrees) -> ((x, y, z), yaw, pitch)."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 5 or not all(math.isfinite(v) for v in values):
+        fail(f"--camera {text!r} is not x,y,z,yaw,pitch; use e.g. --camera 0,2,10,0,-5.")
+    if not -90 <= values[4] <= 90:
+        fail(f"--camera pitch {values[4]} is outside [-90, 90] degrees.")
+    x, y, z, yaw, pitch = values
+    return (x, y, z), yaw, pitch
 
 
 def emit_json(obj: dict) -> None:
@@ -100,9 +130,47 @@ def new(
         Path | None, typer.Option("-o", "--output", help="The .tidepool file to write.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite -o FILE if it exists.")] = False,
 ) -> None:
     """Create a world from a prompt (or an image) and save it as a .tidepool file."""
-    not_implemented("worlds from a prompt (issue: Worlds from a prompt)")
+    from pipelines.text import PromptError
+
+    from studio.storage import ProjectFileError
+    from ui.library import ensure_library
+    from ui.worlds import create_world
+
+    if image is not None:
+        not_implemented("worlds from an image (issue: Worlds and commands from images and voice)")
+    if seed is not None and not 0 <= seed < 2**63:
+        fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
+    if output is not None and output.suffix != ".tidepool":
+        fail(
+            f"-o {output}: world files end in .tidepool; use e.g. -o {output.with_suffix('.tidepool').name}"
+        )
+    try:
+        library = ensure_library(default_library()) if output is None else output.parent
+        made = create_world(prompt, seed=seed, output=output, library=library, overwrite=force)
+    except (PromptError, ProjectFileError, OSError) as e:
+        fail(str(e))
+    if as_json:
+        emit_json(
+            {
+                "file": str(made.path),
+                "seed": made.spec.seed,
+                "spec": json.loads(made.spec.to_json()),
+                "seconds": round(made.seconds, 4),
+                "gaussians_in_view": made.gaussians_in_view,
+            }
+        )
+    else:
+        from pipelines.text import describe_understood
+
+        typer.echo(f"understood: {describe_understood(made.spec)}")
+        for note in made.spec.notes:
+            typer.echo(f"note: {note}", err=True)
+        typer.echo(
+            f"wrote {made.path} (seed {made.spec.seed}, first frame in {made.seconds:.2f} s)"
+        )
 
 
 @app.command()
@@ -116,7 +184,25 @@ def render(
     backend: Annotated[str, typer.Option(help="auto | cpu | cuda.")] = "auto",
 ) -> None:
     """Render one frame of a world to PNG."""
-    not_implemented("rendering a world file (issues: Splat rendering, Worlds from a prompt)")
+    from studio.render import RenderError
+    from studio.storage import ProjectFileError
+    from ui.worlds import png_bytes, render_world_file
+
+    if backend not in ("auto", "cpu", "cuda"):
+        fail(f"--backend {backend!r} is not one of auto, cpu, cuda.")
+    if branch is not None or at is not None:
+        not_implemented("rendering a branch or a moment of a session (issue: Live sessions)")
+    width, height = parse_size(size)
+    cam = parse_camera(camera) if camera is not None else None
+    out = output if output is not None else file.with_suffix(".png")
+    if out.suffix.lower() != ".png":
+        fail(f"-o {out}: render writes PNG images; use a .png file name.")
+    try:
+        frame = render_world_file(file, size=(width, height), camera=cam, backend=backend)
+        out.write_bytes(png_bytes(frame.rgb))
+    except (ProjectFileError, RenderError, OSError) as e:
+        fail(str(e))
+    typer.echo(f"wrote {out} ({width}x{height})", err=True)
 
 
 @app.command()
