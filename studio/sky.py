@@ -131,10 +131,10 @@ def composite(
     optical = light.fog_density * dist * (0.35 + 0.65 * mist)
     f = 1.0 - np.exp(-optical)
     f = np.maximum(f, smoothstep(fade_start, fade_end, dist))
-    fog_dirs = dirs.copy()
+    fog_dirs = dirs[2::4, 2::4].copy()  # the haze colour varies slowly: quarter resolution
     fog_dirs[..., 1] = np.clip(fog_dirs[..., 1], 0.0, 0.05)
     fog_dirs /= np.linalg.norm(fog_dirs, axis=-1, keepdims=True)
-    fog = sky_colors(fog_dirs, light, seed=seed, weather=weather, clouds=False)
+    fog = _upsample(sky_colors(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W)
     a = alpha[..., None]
     f = f[..., None].astype(np.float32)
     out = c * (1 - f) + a * f * fog + (1 - a) * sky
@@ -142,14 +142,14 @@ def composite(
 
 
 def _sky_lowres(dirs: np.ndarray, light: Lighting, *, seed: int, weather: str) -> np.ndarray:
-    """Sky at quarter resolution (clouds are smooth), upsampled; the sun disc and stars at full."""
+    """Sky at half resolution and clouds at quarter resolution, upsampled bilinearly."""
     H, W = dirs.shape[:2]
     small = dirs[2::4, 2::4]
     cl = sky_colors(small, light, seed=seed, weather=weather)
     nocl = sky_colors(small, light, seed=seed, weather=weather, clouds=False)
     cloud_delta = _upsample(cl - nocl, H, W)
-    full = sky_colors(dirs, light, seed=seed, weather=weather, clouds=False)
-    return np.clip(full + cloud_delta, 0.0, 1.0)
+    half = sky_colors(dirs[::2, ::2], light, seed=seed, weather=weather, clouds=False)
+    return np.clip(_upsample(half, H, W) + cloud_delta, 0.0, 1.0)
 
 
 def _upsample(img: np.ndarray, H: int, W: int) -> np.ndarray:

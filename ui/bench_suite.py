@@ -6,6 +6,7 @@ import importlib
 
 BENCH_MODULES = [
     "studio.bench_core",
+    "studio.world_bench",
     "studio.render.bench",
     "studio.assets.bench",
 ]
