@@ -192,43 +192,6 @@ def _radix_argsort(keys, idx):
     return idx
 
 
-@njit(parallel=True, cache=True)
-def _pack(proj, idx, opacities, colors):
-    """Gather the sorted Gaussians into (M, 16) float32 records (see the field names above)."""
-    m = idx.shape[0]
-    rec = np.empty((m, _REC), np.float32)
-    for k in prange(m):
-        i = idx[k]
-        a, b, c = np.float64(proj[i, 2]), np.float64(proj[i, 3]), np.float64(proj[i, 4])
-        level, det = np.float64(proj[i, 5]), np.float64(proj[i, 7])
-        rec[k, _X] = proj[i, 0]
-        rec[k, _Y] = proj[i, 1]
-        rec[k, _A] = a
-        rec[k, _B] = b
-        rec[k, _C] = c
-        rec[k, _L] = level
-        rec[k, _OP] = opacities[i]
-        rec[k, _Z] = proj[i, 6]
-        rec[k, _R] = colors[i, 0]
-        rec[k, _G] = colors[i, 1]
-        rec[k, _BL] = colors[i, 2]
-        rec[k, _HX] = math.sqrt(level * c / det)
-        rec[k, _HY] = math.sqrt(level * a / det)
-        rec[k, _DET] = det
-        rec[k, _DYM] = -b * math.sqrt(level / (c * det))  # dy of the ellipse's rightmost point
-        rec[k, _INVA] = 1.0 / a
-    return rec
-
-
-def _sort_and_pack(proj: np.ndarray, vis: np.ndarray, opacities: np.ndarray, colors: np.ndarray):
-    """Visible Gaussians in one front-to-back order, packed as (M, 16) float32 records."""
-    idx = np.flatnonzero(vis).astype(np.int32)  # (M,)
-    # Depths are positive, so their float bits order like the floats.
-    keys = np.ascontiguousarray(proj[idx, 6]).view(np.uint32)  # (M,)
-    idx = _radix_argsort(keys, idx)  # stable: equal depths keep index order
-    return _pack(proj, idx, opacities, colors), idx
-
-
 @njit(inline="always", fastmath=True)
 def _band_tiles(r, ty, width, height):
     """Tile columns (t0, t1) the ellipse of record r touches in tile row ty (t0 > t1: none)."""
@@ -277,15 +240,38 @@ def _single_tile(r, tiles_x, tiles_y):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
-    """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32."""
-    m = rec.shape[0]
-    n_tiles = tiles_x * tiles_y
-    counts = np.zeros((n_chunks, n_tiles), np.int64)
+def _pack_and_count(proj, idx, opacities, colors, tiles_x, tiles_y, width, height, n_chunks):
+    """Gather the sorted Gaussians into (M, 16) float32 records and count their tile entries.
+
+    The sorted list is cut into n_chunks contiguous chunks (one per thread); counts
+    (n_chunks, tiles) says how many entries each chunk puts in each tile, for `_scatter`.
+    """
+    m = idx.shape[0]
+    rec = np.empty((m, _REC), np.float32)
+    counts = np.zeros((n_chunks, tiles_x * tiles_y), np.int64)
     step = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
+            i = idx[k]
+            a, b, c = np.float64(proj[i, 2]), np.float64(proj[i, 3]), np.float64(proj[i, 4])
+            level, det = np.float64(proj[i, 5]), np.float64(proj[i, 7])
             r = rec[k]
+            r[_X] = proj[i, 0]
+            r[_Y] = proj[i, 1]
+            r[_A] = a
+            r[_B] = b
+            r[_C] = c
+            r[_L] = level
+            r[_OP] = opacities[i]
+            r[_Z] = proj[i, 6]
+            r[_R] = colors[i, 0]
+            r[_G] = colors[i, 1]
+            r[_BL] = colors[i, 2]
+            r[_HX] = math.sqrt(level * c / det)
+            r[_HY] = math.sqrt(level * a / det)
+            r[_DET] = det
+            r[_DYM] = -b * math.sqrt(level / (c * det))  # dy of the ellipse's rightmost point
+            r[_INVA] = 1.0 / a
             t = _single_tile(r, tiles_x, tiles_y)
             if t >= 0:
                 counts[ch, t] += 1
@@ -295,6 +281,18 @@ def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
                 c0, c1 = _band_tiles(r, ty, width, height)
                 for tx in range(c0, c1 + 1):
                     counts[ch, ty * tiles_x + tx] += 1
+    return rec, counts
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def _scatter(rec, counts, tiles_x, tiles_y, width, height):
+    """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32.
+
+    Chunk ch writes its entries for tile t after those of chunks < ch, in its own (depth)
+    order: a stable parallel scatter.
+    """
+    m = rec.shape[0]
+    n_chunks, n_tiles = counts.shape
     offsets = np.empty(n_tiles + 1, np.int64)
     starts = np.empty((n_chunks, n_tiles), np.int64)
     total = 0
@@ -305,6 +303,7 @@ def _bin(rec, tiles_x, tiles_y, width, height, n_chunks):
             total += counts[ch, t]
     offsets[n_tiles] = total
     ids = np.empty(total, np.int32)
+    step = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
             r = rec[k]
@@ -371,13 +370,17 @@ def _exp_neg_half(q):
 
 
 @njit(fastmath=True, cache=True)
-def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, n_done):
+def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live):
     """Blend tile list entries e0..e1 into the tile's 16x16 accumulators, front to back.
 
-    A pixel's transmittance is stored negated once it is done. Each Gaussian is evaluated on
-    the tile rows its ellipse crosses, all 16 lanes of a row without branches (lanes outside
-    the ellipse fail the alpha test), so the row loop compiles to SIMD.
+    A pixel's transmittance is stored negated once it is done; row_live (16,) counts each row's
+    pixels still blending, so finished rows are skipped and a finished tile stops. Each Gaussian
+    is evaluated on the live tile rows its ellipse crosses, all 16 lanes of a row without
+    branches (lanes outside the ellipse fail the alpha test), so the row loop compiles to SIMD.
     """
+    n_live = 0
+    for v in range(TILE):
+        n_live += row_live[v]
     for e in range(e0, e1):
         r = rec[ids[e]]
         x, y, a, b, c = r[_X], r[_Y], r[_A], r[_B], r[_C]
@@ -385,15 +388,19 @@ def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, tran
         cr, cg, cb = r[_R], r[_G], r[_BL]
         v0 = max(ty0, math.ceil(y - hy - _HALF))
         v1 = min(ty0 + th - 1, math.floor(y + hy - _HALF))
-        dx0 = np.float32(tx0) + _HALF - x
+        lx = x - _HALF - np.float32(tx0)  # the centre in lane units: lane u's centre is at u
         for v in range(v0, v1 + 1):
+            if row_live[v - ty0] == 0:
+                continue  # every pixel of this row is done
             dy = np.float32(v) + _HALF - y
-            if a * level - dy * dy * det < _F0:
+            disc = a * level - dy * dy * det
+            if disc < _F0:
                 continue  # this row misses the ellipse
             bdy2 = np.float32(2.0) * b * dy
             cdy2 = c * dy * dy
             # Unsigned indices: numba then skips negative-index wrapping and LLVM vectorises.
             row = np.uint64((v - ty0) * TILE)
+            dx0 = -lx
             stops = 0
             for u in range(TILE):
                 p = row + np.uint64(u)
@@ -414,8 +421,9 @@ def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, tran
                 acc_d[p] += wgt * z
                 trans[p] = T + fb * (next_t - T) - fs * (T + T)
                 stops += np.int64(stop)
-            n_done += stops
-        if n_done == TILE * TILE:
+            row_live[v - ty0] -= stops
+            n_live -= stops
+        if n_live == 0:
             break
 
 
@@ -429,6 +437,7 @@ def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, dept
         acc_b = np.empty(TILE * TILE, np.float32)
         acc_d = np.empty(TILE * TILE, np.float32)
         trans = np.empty(TILE * TILE, np.float32)
+        row_live = np.empty(TILE, np.int64)
         for j in range(fill[w]):
             t = table[w, j]
             tx0 = (t % tiles_x) * TILE
@@ -440,12 +449,13 @@ def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, dept
             acc_b[:] = 0.0
             acc_d[:] = 0.0
             trans[:] = -1.0  # pixels outside the image start done
+            row_live[:] = 0
             for vv in range(th):
+                row_live[vv] = tw
                 for uu in range(tw):
                     trans[vv * TILE + uu] = 1.0
-            n_done = TILE * TILE - tw * th
             _blend_tile(rec, ids, offsets[t], offsets[t + 1], tx0, ty0, th,
-                        acc_r, acc_g, acc_b, acc_d, trans, n_done)  # fmt: skip
+                        acc_r, acc_g, acc_b, acc_d, trans, row_live)  # fmt: skip
             for vv in range(th):
                 for uu in range(tw):
                     p = vv * TILE + uu
@@ -483,9 +493,15 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
                  proj, vis)  # fmt: skip
     t1 = time.perf_counter()
-    rec, _ = _sort_and_pack(proj, vis, inp.opacities, inp.colors)
+    idx = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
+    keys = np.ascontiguousarray(proj[idx, 6]).view(
+        np.uint32
+    )  # positive depths: bits sort as floats
+    idx = _radix_argsort(keys, idx)  # one global front-to-back order; stable for equal depths
     t_sort = time.perf_counter()
-    offsets, ids = _bin(rec, tiles_x, tiles_y, W, H, n_workers)
+    rec, counts = _pack_and_count(proj, idx, inp.opacities, inp.colors, tiles_x, tiles_y, W, H,
+                                  n_workers)  # fmt: skip
+    offsets, ids = _scatter(rec, counts, tiles_x, tiles_y, W, H)
     table, fill = _schedule(offsets, n_workers)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
@@ -499,5 +515,5 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
         times.blend_ms = 1e3 * (t3 - t2)
         times.visible = int(rec.shape[0])
         times.tile_entries = int(ids.shape[0])
-        times.extra = {"sort_ms": 1e3 * (t_sort - t1), "bin_ms": 1e3 * (t2 - t_sort)}
+        times.extra = {"sort_ms": 1e3 * (t_sort - t1), "pack_bin_ms": 1e3 * (t2 - t_sort)}
     return Frame(rgb, depth, alpha)
