@@ -66,9 +66,9 @@ SIGMA2_MAX = 1e10
 # IEEE semantics (no fastmath) here: the culling tests must see NaN and inf.
 @njit(parallel=True, cache=True)
 def _project(
-    means, quats, scales, opacities, V, fx, fy, cx, cy, width, height, near, far, out, vis
+    means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near, far, out, vis
 ):
-    """Project N Gaussians: out (N, 8) float32 x, y, a, b, c, L, z, det(conic); vis (N,) uint8."""
+    """Project N Gaussians into (N, 16) float32 records (fields above); vis (N,) uint8 marks the drawn."""
     n = means.shape[0]
     lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
     lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
@@ -154,14 +154,22 @@ def _project(
             mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
         ):
             continue
-        out[i, 0] = mx
-        out[i, 1] = my
-        out[i, 2] = syy / det  # conic = Σ2⁻¹
-        out[i, 3] = -sxy / det
-        out[i, 4] = sxx / det
-        out[i, 5] = level
-        out[i, 6] = z
-        out[i, 7] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
+        out[i, _X] = mx
+        out[i, _Y] = my
+        out[i, _A] = syy / det  # conic = Σ2⁻¹
+        out[i, _B] = -sxy / det
+        out[i, _C] = sxx / det
+        out[i, _L] = level
+        out[i, _OP] = op
+        out[i, _Z] = z
+        out[i, _R] = colors[i, 0]
+        out[i, _G] = colors[i, 1]
+        out[i, _BL] = colors[i, 2]
+        out[i, _HX] = hx
+        out[i, _HY] = hy
+        out[i, _DET] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
+        out[i, _DYM] = sxy * math.sqrt(level / sxx)  # dy of the ellipse's rightmost point
+        out[i, _INVA] = det / syy
         vis[i] = 1
 
 
@@ -240,38 +248,17 @@ def _single_tile(r, tiles_x, tiles_y):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _pack_and_count(proj, idx, opacities, colors, tiles_x, tiles_y, width, height, n_chunks):
-    """Gather the sorted Gaussians into (M, 16) float32 records and count their tile entries.
+def _count(rec, order, tiles_x, tiles_y, width, height, n_chunks):
+    """Tile entries per (chunk, tile): (n_chunks, tiles) int64, for `_scatter`.
 
-    The sorted list is cut into n_chunks contiguous chunks (one per thread); counts
-    (n_chunks, tiles) says how many entries each chunk puts in each tile, for `_scatter`.
+    The depth-sorted list `order` is cut into n_chunks contiguous chunks (one per thread).
     """
-    m = idx.shape[0]
-    rec = np.empty((m, _REC), np.float32)
+    m = order.shape[0]
     counts = np.zeros((n_chunks, tiles_x * tiles_y), np.int64)
     step = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
-            i = idx[k]
-            a, b, c = np.float64(proj[i, 2]), np.float64(proj[i, 3]), np.float64(proj[i, 4])
-            level, det = np.float64(proj[i, 5]), np.float64(proj[i, 7])
-            r = rec[k]
-            r[_X] = proj[i, 0]
-            r[_Y] = proj[i, 1]
-            r[_A] = a
-            r[_B] = b
-            r[_C] = c
-            r[_L] = level
-            r[_OP] = opacities[i]
-            r[_Z] = proj[i, 6]
-            r[_R] = colors[i, 0]
-            r[_G] = colors[i, 1]
-            r[_BL] = colors[i, 2]
-            r[_HX] = math.sqrt(level * c / det)
-            r[_HY] = math.sqrt(level * a / det)
-            r[_DET] = det
-            r[_DYM] = -b * math.sqrt(level / (c * det))  # dy of the ellipse's rightmost point
-            r[_INVA] = 1.0 / a
+            r = rec[order[k]]
             t = _single_tile(r, tiles_x, tiles_y)
             if t >= 0:
                 counts[ch, t] += 1
@@ -281,17 +268,17 @@ def _pack_and_count(proj, idx, opacities, colors, tiles_x, tiles_y, width, heigh
                 c0, c1 = _band_tiles(r, ty, width, height)
                 for tx in range(c0, c1 + 1):
                     counts[ch, ty * tiles_x + tx] += 1
-    return rec, counts
+    return counts
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _scatter(rec, counts, tiles_x, tiles_y, width, height):
-    """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32.
+def _scatter(rec, order, counts, tiles_x, tiles_y, width, height):
+    """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32 rows of rec.
 
     Chunk ch writes its entries for tile t after those of chunks < ch, in its own (depth)
     order: a stable parallel scatter.
     """
-    m = rec.shape[0]
+    m = order.shape[0]
     n_chunks, n_tiles = counts.shape
     offsets = np.empty(n_tiles + 1, np.int64)
     starts = np.empty((n_chunks, n_tiles), np.int64)
@@ -306,10 +293,11 @@ def _scatter(rec, counts, tiles_x, tiles_y, width, height):
     step = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
-            r = rec[k]
+            i = order[k]
+            r = rec[i]
             t = _single_tile(r, tiles_x, tiles_y)
             if t >= 0:
-                ids[starts[ch, t]] = k
+                ids[starts[ch, t]] = i
                 starts[ch, t] += 1
                 continue
             t0, t1 = _tile_rows(r, tiles_y, height)
@@ -317,7 +305,7 @@ def _scatter(rec, counts, tiles_x, tiles_y, width, height):
                 c0, c1 = _band_tiles(r, ty, width, height)
                 for tx in range(c0, c1 + 1):
                     t = ty * tiles_x + tx
-                    ids[starts[ch, t]] = k
+                    ids[starts[ch, t]] = i
                     starts[ch, t] += 1
     return offsets, ids
 
@@ -486,22 +474,19 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     n_workers = numba.get_num_threads()
     K = inp.K
     t0 = time.perf_counter()
-    proj = np.empty((len(inp), 8), np.float32)
+    rec = np.empty((len(inp), _REC), np.float32)  # rows of culled Gaussians stay unset
     vis = np.zeros(len(inp), np.uint8)
     if len(inp):
-        _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.viewmat,
+        _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat,
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
-                 proj, vis)  # fmt: skip
+                 rec, vis)  # fmt: skip
     t1 = time.perf_counter()
-    idx = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
-    keys = np.ascontiguousarray(proj[idx, 6]).view(
-        np.uint32
-    )  # positive depths: bits sort as floats
-    idx = _radix_argsort(keys, idx)  # one global front-to-back order; stable for equal depths
+    order = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
+    keys = np.ascontiguousarray(rec[order, _Z]).view(np.uint32)  # positive: bits sort as floats
+    order = _radix_argsort(keys, order)  # one global front-to-back order; stable for equal depths
     t_sort = time.perf_counter()
-    rec, counts = _pack_and_count(proj, idx, inp.opacities, inp.colors, tiles_x, tiles_y, W, H,
-                                  n_workers)  # fmt: skip
-    offsets, ids = _scatter(rec, counts, tiles_x, tiles_y, W, H)
+    counts = _count(rec, order, tiles_x, tiles_y, W, H, n_workers)
+    offsets, ids = _scatter(rec, order, counts, tiles_x, tiles_y, W, H)
     table, fill = _schedule(offsets, n_workers)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
@@ -513,7 +498,7 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
         times.project_ms = 1e3 * (t1 - t0)
         times.sort_bin_ms = 1e3 * (t2 - t1)
         times.blend_ms = 1e3 * (t3 - t2)
-        times.visible = int(rec.shape[0])
+        times.visible = int(order.shape[0])
         times.tile_entries = int(ids.shape[0])
-        times.extra = {"sort_ms": 1e3 * (t_sort - t1), "pack_bin_ms": 1e3 * (t2 - t_sort)}
+        times.extra = {"sort_ms": 1e3 * (t_sort - t1), "bin_ms": 1e3 * (t2 - t_sort)}
     return Frame(rgb, depth, alpha)
