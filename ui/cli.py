@@ -212,7 +212,24 @@ def play(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Drive a session headless from a script (as fast as the CPU allows)."""
-    not_implemented("headless sessions (issue: Live sessions)")
+    from studio.storage import ProjectFileError
+    from studio.timeline import TimelineError
+    from ui.script import ScriptError, play_file
+
+    try:
+        result = play_file(file, script)
+    except (ScriptError, ProjectFileError, TimelineError) as e:
+        fail(str(e))
+    if as_json:
+        emit_json(result)
+        return
+    p = result["player"]
+    typer.echo(
+        f"{result['file']}: {result['ticks']} ticks on branch {result['branch']!r} "
+        f"(now at {result['tick'] / 30:.2f} s); player at "
+        f"({p['pos'][0]:.2f}, {p['pos'][1]:.2f}, {p['pos'][2]:.2f}) {p['mode']}; "
+        f"branches: {', '.join(result['branches'])}; takes: {', '.join(result['takes']) or 'none'}"
+    )
 
 
 @app.command()
