@@ -248,17 +248,24 @@ def _single_tile(r, tiles_x, tiles_y):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _count(rec, order, tiles_x, tiles_y, width, height, n_chunks):
+def _count(rec, vis, rank, m, tiles_x, tiles_y, width, height, n_chunks):
     """Tile entries per (chunk, tile): (n_chunks, tiles) int64, for `_scatter`.
 
-    The depth-sorted list `order` is cut into n_chunks contiguous chunks (one per thread).
+    Chunk ch holds depth ranks [ch * step, (ch + 1) * step). Counting does not depend on order,
+    so it walks the records in memory order (sequential reads), one slice per thread.
     """
-    m = order.shape[0]
-    counts = np.zeros((n_chunks, tiles_x * tiles_y), np.int64)
+    n = rec.shape[0]
+    n_tiles = tiles_x * tiles_y
     step = (m + n_chunks - 1) // n_chunks
-    for ch in prange(n_chunks):
-        for k in range(ch * step, min(m, (ch + 1) * step)):
-            r = rec[order[k]]
+    per_thread = np.zeros((n_chunks, n_chunks, n_tiles), np.int64)
+    slice_len = (n + n_chunks - 1) // n_chunks
+    for th in prange(n_chunks):
+        counts = per_thread[th]
+        for i in range(th * slice_len, min(n, (th + 1) * slice_len)):
+            if vis[i] == 0:
+                continue
+            ch = rank[i] // step
+            r = rec[i]
             t = _single_tile(r, tiles_x, tiles_y)
             if t >= 0:
                 counts[ch, t] += 1
@@ -268,7 +275,7 @@ def _count(rec, order, tiles_x, tiles_y, width, height, n_chunks):
                 c0, c1 = _band_tiles(r, ty, width, height)
                 for tx in range(c0, c1 + 1):
                     counts[ch, ty * tiles_x + tx] += 1
-    return counts
+    return per_thread.sum(axis=0)
 
 
 @njit(parallel=True, fastmath=True, cache=True)
@@ -485,7 +492,9 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     keys = np.ascontiguousarray(rec[order, _Z]).view(np.uint32)  # positive: bits sort as floats
     order = _radix_argsort(keys, order)  # one global front-to-back order; stable for equal depths
     t_sort = time.perf_counter()
-    counts = _count(rec, order, tiles_x, tiles_y, W, H, n_workers)
+    rank = np.empty(len(inp), np.int32)  # depth rank of each visible Gaussian
+    rank[order] = np.arange(order.shape[0], dtype=np.int32)
+    counts = _count(rec, vis, rank, order.shape[0], tiles_x, tiles_y, W, H, n_workers)
     offsets, ids = _scatter(rec, order, counts, tiles_x, tiles_y, W, H)
     table, fill = _schedule(offsets, n_workers)
     t2 = time.perf_counter()
