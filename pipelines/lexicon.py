@@ -215,7 +215,7 @@ CREATURE_WORDS: dict[str, tuple[str, str | None]] = {
     "parrot": ("bird", "parrot"), "swallow": ("bird", "swallow"), "bat": ("bird", "bat"),
     "dragon": ("dragon", None), "wyvern": ("dragon", "wyvern"), "drake": ("dragon", "drake"),
     "horse": ("horse", None), "pony": ("horse", "pony"), "mare": ("horse", "mare"),
-    "dog": ("dog", None), "hound": ("dog", "hound"), "puppy": ("dog", "puppy"),
+    "dog": ("dog", None), "hound": ("dog", "hound"), "puppy": ("dog", "puppy"), "wolfhound": ("dog", "wolfhound"),
     "sheep": ("sheep", None), "lamb": ("sheep", "lamb"), "ewe": ("sheep", "ewe"),
 }  # fmt: skip
 
@@ -264,7 +264,7 @@ HOUR_WORDS: dict[str, float] = {
     "morning": 9.0, "mid morning": 10.0, "late morning": 11.0, "noon": 12.0,
     "midday": 12.0, "high noon": 12.0, "daytime": 12.0, "early afternoon": 13.5,
     "afternoon": 15.0, "late afternoon": 17.0, "golden hour": 18.5, "sunset": 18.5,
-    "dusk": 19.5, "twilight": 20.0, "evening": 20.5, "nightfall": 21.0, "night": 23.0,
+    "dusk": 19.5, "sundown": 19.0, "twilight": 20.0, "evening": 20.5, "nightfall": 21.0, "night": 23.0,
     "nighttime": 23.0, "midnight": 0.0, "moonlight": 23.0, "moonlit": 23.0,
     "starry": 23.0, "starlit": 23.0, "blue hour": 20.0,
 }  # fmt: skip

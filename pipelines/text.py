@@ -106,6 +106,7 @@ class _Item:
     plural: bool = False
     via: Literal["lexicon", "embedding", "generic"] = "lexicon"
     score: float | None = None
+    fallback: tuple[Concept, ...] = ()  # what a head means if embeddings cannot ground it
 
 
 def _tokens(text: str) -> list[str]:
@@ -161,9 +162,20 @@ def _looks_like_noun(word: str) -> bool:
 
 
 def _mark_heads(items: list[_Item]) -> list[_Item]:
-    """Demote entity nouns used as modifiers ("stone bridge"); mark unknown nouns as heads."""
+    """Join "birch trees" / "spruce trees" into one noun, demote nouns used as modifiers
+    ("stone bridge"), and mark the unknown nouns to ground with embeddings (the heads)."""
+    heads: list[_Item] = []
     for i, it in enumerate(items[:-1]):
         nxt = items[i + 1]
+        if nxt.kind == "match" and _only(nxt, "group"):
+            specific = it.kind == "match" and _is_entity(it) and not _only(it, "group")
+            unknown = it.kind == "word" and not it.concepts and _looks_like_noun(it.words[0])
+            if specific or unknown:
+                it.words, it.plural, nxt.kind = it.words + nxt.words, nxt.plural, "stop"
+                if unknown:
+                    it.kind, it.fallback = "head", nxt.concepts
+                    heads.append(it)
+                continue
         if (
             it.kind == "match"
             and _is_entity(it)
@@ -171,7 +183,6 @@ def _mark_heads(items: list[_Item]) -> list[_Item]:
             and all(c.kind in _ENTITY_KINDS | {"modifier"} for c in it.concepts)
         ):
             it.kind, it.concepts = "word", (Concept("modifier", it.words[-1]),)
-    heads: list[_Item] = []
     run: list[_Item] = []
     for it in [*items, _Item("break", ("",))]:
         if it.kind == "word" or (it.kind == "match" and _only(it, "modifier", "colour")):
@@ -202,14 +213,19 @@ def _ground_heads(heads: list[_Item], mode: EmbeddingsMode, notes: list[str]) ->
         notes.append(
             "MiniLM embeddings are not installed (pip install 'tidepool-studio[neural]'), so "
             "words outside the built-in vocabulary became labelled generic props: "
-            + ", ".join(h.words[0] for h in heads)
+            + ", ".join(" ".join(h.words) for h in heads)
         )
         log.info("MiniLM unavailable; lexicon only")
-    results = embeddings.ground([h.words[0] for h in heads]) if use else []
+    # a head joined with a group noun ("spruce trees") is grounded on its own word, among
+    # things of that group's kinds only
+    kinds = [frozenset({"prop", "landmark", "creature"}) if h.fallback else None for h in heads]
+    results = embeddings.ground([h.words[0] for h in heads], kinds=kinds) if use else []
     for h, g in zip(heads, results or [None] * len(heads), strict=True):
         if g is not None and g.accepted:
             h.concepts, h.via, h.score = g.concepts, "embedding", round(g.score, 3)
-            log.debug("embedding: %s -> %s (%.2f)", h.words[0], g.anchor, g.score)
+            log.debug("embedding: %s -> %s (%.2f)", " ".join(h.words), g.anchor, g.score)
+        elif h.fallback:
+            h.concepts = h.fallback  # "spruce trees": a tree of the biome, labelled "spruce tree"
         else:
             h.concepts, h.via = (Concept("prop", "generic", label=h.words[0]),), "generic"
             h.score = round(g.score, 3) if g is not None else None
@@ -256,7 +272,11 @@ class _State:
     negated: set[tuple[str, str]] = field(default_factory=set)
     ignored: list[str] = field(default_factory=list)
 
+    via: str | None = None  # overrides `say`'s via while a grounded word is applied
+    score: float | None = None
+
     def say(self, phrase: str, became: str, via: str, score: float | None = None) -> None:
+        via, score = (self.via, self.score) if self.via is not None else (via, score)
         self.understood.append(Understood(phrase=phrase, became=became, via=via, score=score))  # type: ignore[arg-type]
 
     def pick(self, lo: int, hi: int, salt: str) -> int:
@@ -286,13 +306,16 @@ def _walk(items: list[_Item], st: _State) -> None:
             continue
         elif it.kind == "word":
             cl.mods.append((text, not it.concepts))
-        elif _is_entity(it):
+        elif any(c.kind in _ENTITY_KINDS for c in it.concepts):
             _entity(it, cl, st)
             rest = tuple(c for c in it.concepts if c.kind not in _ENTITY_KINDS | {"modifier"})
             if rest:
                 _modifier(_Item("match", it.words, rest), text, cl, st)
         else:
+            if it.via == "embedding":  # e.g. "sundown" -> an hour: say how it was found
+                st.via, st.score = "embedding", it.score
             _modifier(it, text, cl, st)
+            st.via, st.score = None, None
 
 
 def _end_clause(cl: _Clause, st: _State) -> None:
@@ -440,8 +463,7 @@ def _entity(it: _Item, cl: _Clause, st: _State) -> None:
         return
     concepts = [c for c in it.concepts if c.kind in _ENTITY_KINDS]
     first = next((c for c in concepts if c.kind != "group"), concepts[0])
-    noun = it.words[-1] if it.via == "lexicon" else it.words[0]
-    singular = stem(noun)
+    singular = stem(it.words[-1])
     mods = [w for w, _ in cl.mods]
     label = " ".join([*mods, " ".join(it.words[:-1]), singular]).strip()
     label = re.sub(r"\s+", " ", label)
@@ -591,9 +613,10 @@ def _assemble(prompt: str, st: _State) -> WorldSpec:
                 what = "generic prop" if v == "generic" else v
                 st.say(m.phrase, f"{what} '{m.label}' ({density:g}/100 m²)", m.via, m.score)
 
-    if not any(c.kind == "humanoid" for c in characters):
-        for biome, _ in biomes:
-            for kind, n, label in BIOME_DEFAULTS[biome].characters:
+    named = {c.kind for c in characters}
+    for biome, _ in biomes:
+        for kind, n, label in BIOME_DEFAULTS[biome].characters:
+            if kind not in named:
                 characters.append(
                     CharacterSpec(kind=kind, count=n, behaviour="wander", label=label)
                 )
@@ -644,7 +667,7 @@ def _imply_placement(p: str, st: _State) -> None:
 def _apply_negation(props, landmarks, characters, st: _State):
     removed: set[str] = set()
     creatures_removed: set[str] = set()
-    for kind, value in st.negated:
+    for kind, value in sorted(st.negated):
         if kind == "group" and value in _GROUP_MEMBERS:
             removed.update(_GROUP_MEMBERS[value])
         elif kind == "group" and value == "people":
