@@ -65,7 +65,7 @@ class SplatInputs:
     """Render inputs after checking: contiguous float32 arrays and a float64 camera."""
 
     means: np.ndarray  # (N, 3) float32
-    quats: np.ndarray  # (N, 4) float32 wxyz, normalised
+    quats: np.ndarray  # (N, 4) float32 wxyz (backends normalise them)
     scales: np.ndarray  # (N, 3) float32
     opacities: np.ndarray  # (N,) float32
     colors: np.ndarray  # (N, 3) float32
@@ -106,9 +106,9 @@ def prepare_inputs(
 ) -> SplatInputs:
     """Check shapes and convert every array to what the kernels take (copies only when needed).
 
-    float64 or non-contiguous arrays are converted to contiguous float32; quaternions are
-    normalised (as gsplat does). Values are trusted otherwise: call ``Gaussians.validate()`` on
-    data from outside. Non-finite Gaussians are dropped by every backend.
+    float64 or non-contiguous arrays are converted to contiguous float32; every backend
+    normalises quaternions (as gsplat does). Values are trusted otherwise: call
+    ``Gaussians.validate()`` on data from outside. Non-finite Gaussians are dropped by every backend.
     """
     n = int(np.asarray(gaussians.means).shape[0]) if np.ndim(gaussians.means) == 2 else -1
     if n < 0:
@@ -120,9 +120,6 @@ def prepare_inputs(
     scales = _f32("scales", gaussians.scales, (n, 3))
     opacities = _f32("opacities", gaussians.opacities, (n,))
     colors = _f32("colors", gaussians.colors, (n, 3))
-    norm = np.sqrt(np.einsum("ij,ij->i", quats, quats))  # (N,)
-    if n and not np.all(np.abs(norm - 1.0) < 1e-5):
-        quats = quats / np.where(norm > 0, norm, 1.0)[:, None]
 
     V = np.asarray(viewmat, dtype=np.float64)
     if V.shape != (4, 4) or not np.isfinite(V).all():

@@ -90,6 +90,10 @@ def _project(
             np.float64(quats[i, 2]),
             np.float64(quats[i, 3]),
         )
+        qn = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+        if not qn > 0.0:
+            continue
+        qw, qx, qy, qz = qw / qn, qx / qn, qy / qn, qz / qn  # normalised, as gsplat does
         sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
         r00 = 1 - 2 * (qy * qy + qz * qz)
         r01 = 2 * (qx * qy - qw * qz)

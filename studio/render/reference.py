@@ -26,6 +26,8 @@ from studio.render.common import (
 def quat_scale_to_covariance(quats: np.ndarray, scales: np.ndarray) -> np.ndarray:
     """(N, 4) unit wxyz quaternions and (N, 3) scales -> (N, 3, 3) covariances R·S·Sᵀ·Rᵀ."""
     q = np.asarray(quats, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero quaternion becomes NaN: dropped
+        q = q / np.linalg.norm(q, axis=1, keepdims=True)  # unit rotations, as gsplat normalises
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
     R = np.stack(
         [
@@ -64,6 +66,7 @@ def project(inp: SplatInputs) -> dict[str, np.ndarray]:
     means2d = np.stack([fx * x / zs + cx, fy * y / zs + cy], axis=1)
     finite = np.isfinite(means2d).all(1) & np.isfinite(cov2d).all((1, 2))
     finite &= np.isfinite(inp.colors).all(1) & np.isfinite(inp.opacities)
+    finite &= np.isfinite(cov_c).all((1, 2))  # also drops zero quaternions
     return {"means2d": means2d, "cov2d": cov2d, "depth": z, "valid": valid & finite}
 
 
