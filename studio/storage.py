@@ -134,7 +134,7 @@ def _sql_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except sqlite3.Error as e:
+        except (sqlite3.Error, UnicodeDecodeError) as e:
             self = args[0]
             raise ProjectFileError(
                 f"{self.path}: could not {fn.__name__.replace('_', ' ')} ({e}); the file may be "
@@ -340,7 +340,7 @@ class ProjectFile:
                 != 1
             ):
                 raise ProjectFileError(f"{damaged}: it has no main branch; open a backup")
-        except sqlite3.Error as e:
+        except (sqlite3.Error, UnicodeDecodeError) as e:
             raise ProjectFileError(f"{damaged}: {e}; open a backup") from None
 
     @_sql_errors

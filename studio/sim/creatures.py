@@ -173,7 +173,8 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     new[wet, 0], new[wet, 2] = e.pos[wet, 0], e.pos[wet, 2]
     e.vel[wet, 0] = e.vel[wet, 2] = 0.0
     e.timer[wet & roam] = tick  # pick another goal next tick
-    ground[wet] = np.asarray(w.height_at(new[wet, 0], new[wet, 2])).reshape(-1)
+    if wet.any():
+        ground[wet] = np.asarray(w.height_at(new[wet, 0], new[wet, 2])).reshape(-1)
     new[walker, 1] = ground[walker]
     e.vel[walker, 1] = 0.0
     alt = np.maximum(e.home[:, 1], ground + FLIGHT_HEIGHT)

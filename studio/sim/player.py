@@ -142,7 +142,7 @@ def ground_at(
     w: WorldView, cols: ColliderArrays, keep: np.ndarray, x: float, z: float, feet: float
 ) -> float:
     """Terrain height, or a solid's top under the feet if higher and reachable."""
-    return max(float(w.height_at(x, z)), support_height(cols, keep, x, z, feet))
+    return max(w.height1(x, z), support_height(cols, keep, x, z, feet))
 
 
 def move_player(
@@ -180,7 +180,7 @@ def move_player(
         p.on_ground, p.in_water, p.air_ticks, p.jumped = False, False, 0, False
         return
 
-    h0 = float(w.height_at(p.x, p.z))
+    h0 = w.height1(p.x, p.z)
     surface = w.water_level
     p.in_water = h0 < surface - FLOAT_DEPTH * 0.5 and p.y < surface - FLOAT_DEPTH + 0.3
     speed = SPRINT_SPEED if "shift" in held else WALK_SPEED
@@ -200,7 +200,7 @@ def move_player(
     # slopes over MAX_SLOPE_DEG are not walkable uphill
     run = math.hypot(x - p.x, z - p.z)
     if run > 0 and p.on_ground:
-        rise = float(w.height_at(x, z)) - h0
+        rise = w.height1(x, z) - h0
         if rise > run * math.tan(math.radians(MAX_SLOPE_DEG)) + 1e-9:
             x, z = p.x, p.z
     x, z = push_out(cols, keep, x, z, p.y)

@@ -72,9 +72,22 @@ class WorldView:
         self.water_level = float(world.water_level)
         self._cells: OrderedDict[tuple[int, int], ColliderArrays] = OrderedDict()
         self._cache_cells = cache_cells
+        self._heights: OrderedDict[tuple[float, float], float] = OrderedDict()
 
     def height_at(self, x: Any, z: Any) -> Any:
         return self.world.height_at(x, z)
+
+    def height1(self, x: float, z: float) -> float:
+        """Terrain height at one point, memoised for the last few points (the player asks for
+        the same spot on consecutive ticks)."""
+        key = (x, z)
+        h = self._heights.get(key)
+        if h is None:
+            h = float(self.world.height_at(x, z))
+            self._heights[key] = h
+            if len(self._heights) > 8:
+                self._heights.popitem(last=False)
+        return h
 
     def colliders(self, x: float, z: float) -> ColliderArrays:
         """Colliders of props whose solids may reach within 4 m of (x, z)."""
