@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 MAX_PROMPT_CHARS = 2000
 """Longer prompts are cut at the last word boundary before this many characters (with a note)."""
 MAX_GENERIC = 8
+MAX_LABEL_CHARS = 40
 """At most this many generic (unrecognised) nouns become props; the rest are listed in a note."""
 
 EmbeddingsMode = Literal["auto", "minilm", "off"]
@@ -466,7 +467,7 @@ def _entity(it: _Item, cl: _Clause, st: _State) -> None:
     singular = stem(it.words[-1])
     mods = [w for w, _ in cl.mods]
     label = " ".join([*mods, " ".join(it.words[:-1]), singular]).strip()
-    label = re.sub(r"\s+", " ", label)
+    label = re.sub(r"\s+", " ", label)[:MAX_LABEL_CHARS]
     if first.kind == "group" and first.value == "water":
         st.water.add("lakes")
         st.say(text, "lakes", "lexicon")
