@@ -294,3 +294,49 @@ def test_snapshot_round_trip_is_exact(lively) -> None:
     back = SimState.from_bytes(s.to_bytes(compress=True))
     assert back.state_hash() == s.state_hash()
     assert _steps(lively, back, 20).state_hash() == _steps(lively, s, 20).state_hash()
+
+
+def test_walking_creatures_animate_and_face_where_they_go(flat) -> None:
+    from studio.sim.animation import creature_poses
+
+    s = initial_state(flat)
+    p = s.player.pos
+    s = step(
+        flat, s, [Spawn(tick=0, creature="dog", behaviour="follow", near=(p[0] + 15, p[1], p[2]))]
+    )
+    s = _steps(flat, s, 20)
+    a = creature_poses(s)[0]
+    s = _steps(flat, s, 5)
+    b = creature_poses(s)[0]
+    assert a.angles.keys() == b.angles.keys() and a.angles != b.angles  # legs swing
+    # the model's +Z (its front) points along its velocity, toward the player
+    front = b.T_world_root[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    v = s.entities.vel[0]
+    cos = front[[0, 2]] @ v[[0, 2]] / np.linalg.norm(front[[0, 2]]) / np.linalg.norm(v[[0, 2]])
+    assert cos > 0.99
+    assert (s.player.pos - s.entities.pos[0])[[0, 2]] @ v[[0, 2]] > 0
+
+
+def test_toppled_tree_is_recorded_and_stops_blocking() -> None:
+    world = World(WorldSpec(seed=3, props=[PropSpec(kind="conifer", density=20)]), background=False)
+    from studio.sim.world_view import view
+
+    s = initial_state(world)
+    cols = view(world).colliders(s.player.x, s.player.z)
+    k = [i for i, o in enumerate(cols.owner) if o == "conifer" and cols.shape[i] == 0]
+    assert k, "the spec must scatter conifers near spawn"
+    c, r = cols.center[k[0]], cols.size[k[0], 0]
+    s.player.x, s.player.z = c[0], c[2] + r + 1.0
+    s.player.y = float(world.height_at(s.player.x, s.player.z))
+    s = step(world, s, [InputEvent(tick=0, press=("e",), look=(-s.player.yaw, 0.0))])
+    assert s.props and s.props[0].change == "toppling"
+    s = _steps(world, s, 120)
+    assert s.props[0].change == "toppled" and s.props[0].angle == 90.0
+    assert [e.kind for e in s.edits] == ["topple"]
+    # its trunk no longer blocks; the other trees still do
+    from studio.sim.player import _blocking
+
+    keep = _blocking(cols, s.props)
+    t = s.props[0]
+    hit = int(np.argmin(np.hypot(cols.center[:, 0] - t.x, cols.center[:, 2] - t.z)))
+    assert not keep[hit] and keep.sum() >= len(cols) - 2
