@@ -340,3 +340,24 @@ def test_toppled_tree_is_recorded_and_stops_blocking() -> None:
     t = s.props[0]
     hit = int(np.argmin(np.hypot(cols.center[:, 0] - t.x, cols.center[:, 2] - t.z)))
     assert not keep[hit] and keep.sum() >= len(cols) - 2
+
+
+def test_water_floats_the_player_and_slows_them() -> None:
+    from studio.sim.player import FLOAT_DEPTH, SWIM_FACTOR
+
+    world = World(WorldSpec(seed=1, terrain=Terrain(lakes=True, height_scale=10)), background=False)
+    xs, zs = np.meshgrid(np.arange(-400, 400, 4.0), np.arange(-400, 400, 4.0))
+    deep = np.flatnonzero(world.height_at(xs.ravel(), zs.ravel()) < world.water_level - 2.5)
+    assert len(deep), "the spec must make a lake"
+    s = initial_state(world)
+    s.player.x, s.player.z = xs.ravel()[deep[0]], zs.ravel()[deep[0]]
+    s.player.y, s.player.on_ground = world.water_level + 0.5, False  # dropped into the lake
+    s = _steps(world, s, 90)
+    assert s.player.in_water
+    assert s.player.y - world.water_level == pytest.approx(-FLOAT_DEPTH, abs=0.01)
+    s = step(world, s, [InputEvent(tick=s.tick, held=("w",))])
+    a = s.player.pos
+    s = _steps(world, s, 30)
+    assert np.linalg.norm((s.player.pos - a)[[0, 2]]) == pytest.approx(
+        WALK_SPEED * SWIM_FACTOR, abs=1e-6
+    )
