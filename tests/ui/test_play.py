@@ -129,3 +129,37 @@ def test_fuzzed_scripts_parse_or_fail_clearly(lines) -> None:
             ln.action in ("hold", "press", "look", "record", "rewind", "branch", "mode")
             for ln in parsed
         )
+
+
+_valid_line = st.one_of(
+    st.builds(lambda k, d: {"hold": k, "for": d}, st.lists(st.sampled_from(KEYS), min_size=1, max_size=3), st.floats(0.05, 1.0)),
+    st.builds(lambda k: {"press": k}, st.sampled_from(KEYS)),
+    st.builds(lambda a, b: {"look": [a, b]}, st.floats(-90, 90), st.floats(-90, 90)),
+    st.builds(lambda r: {"rewind": r}, st.floats(0.05, 3.0)),
+    st.builds(lambda b: {"branch": b}, st.sampled_from(["main", "alt", "b2"])),
+    st.builds(lambda m: {"mode": m}, st.sampled_from(["walk", "fly", "first", "third"])),
+    st.just({"record": "start", "take": "t"}),
+    st.just({"record": "stop"}),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.floats(0, 0.5), _valid_line), min_size=1, max_size=6))
+def test_fuzzed_valid_lines_run_or_fail_by_line_without_damage(
+    tmp_path_factory, blank, steps
+) -> None:
+    tmp = tmp_path_factory.mktemp("fz")
+    at, lines = 0.0, []
+    for dt, line in steps:
+        at += dt
+        lines.append({"at": round(at, 3), **line})
+    world, result = _play(tmp, blank, lines)
+    if result.exit_code == 0:
+        out = json.loads(result.stdout)
+        with Session.open(world) as s:
+            assert s.timeline.seek(out["branch"], out["tick"]).state_hash() == out["state_hash"]
+    else:
+        assert result.exit_code == 1 and "s.jsonl line " in result.stderr, result.output
+        assert world.read_bytes() == blank
