@@ -1,43 +1,282 @@
-"""The studio web app: FastAPI serving the Gradio Blocks (and, as it lands, the live WebSocket).
+"""The studio web app: FastAPI serving the live WebSocket, a small JSON API and the Gradio Blocks.
 
-Routes other than Gradio's are declared before `gr.mount_gradio_app` (DESIGN.md).
+Routes other than Gradio's are declared before `gr.mount_gradio_app` (DESIGN.md). The Gradio
+Blocks hold the "new world" panel (prompt, image, seed, examples) and the library; the live
+viewport, HUD, timeline, branches, takes and export panel are one `gr.HTML` driven by
+`ui/static/studio.js` over the WebSocket (`ui.live`). With `auth`, one ASGI middleware checks
+HTTP Basic credentials (or the cookie it sets after them) on every page, API call **and** the
+WebSocket, which Gradio's own `auth` would not cover.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import html
+import logging
+import secrets
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, WebSocket
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from ui.library import ensure_library
+from ui.live import LiveHub, serve_socket
 
-COMING = """
-<div class="tp-hero">
-  <h1>Tidepool</h1>
-  <p>An open, local-first world-model studio.</p>
-  <p>Library: <code>{library}</code> — {count} world(s).</p>
-  <p>Coming in this studio: create a world from a sentence, walk it live in the viewport,
-  direct it, rewind and branch the timeline, record takes, and export them.</p>
-</div>
-"""
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+EXAMPLES = [
+    "a misty pine forest by a lake at dawn",
+    "a sunny desert canyon with a ruined temple",
+    "snowy mountains with a wooden cabin at dusk",
+    "a tropical island beach with palm trees",
+]
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 
-def build_blocks(library: Path) -> gr.Blocks:
-    """The studio's Gradio UI."""
-    worlds = sorted(library.glob("*.tidepool"))
+class BasicAuth:
+    """ASGI middleware: HTTP Basic credentials (or the cookie set after them) on HTTP and WebSocket."""
+
+    COOKIE = "tidepool_auth"
+
+    def __init__(self, app: ASGIApp, *, user: str, password: str) -> None:
+        self.app = app
+        self._expected = base64.b64encode(f"{user}:{password}".encode()).decode()
+        key = secrets.token_bytes(32)
+        self._token = hmac.new(key, self._expected.encode(), hashlib.sha256).hexdigest()
+
+    def _check(self, scope: Scope) -> tuple[bool, bool]:
+        """(allowed, came with Basic credentials)."""
+        headers = dict(scope.get("headers") or [])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if auth.startswith("Basic ") and hmac.compare_digest(auth[6:].strip(), self._expected):
+            return True, True
+        for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == self.COOKIE and hmac.compare_digest(value, self._token):
+                return True, False
+        return False, False
+
+    async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        allowed, basic = self._check(scope)
+        if not allowed:
+            if scope["type"] == "websocket":
+                await send(
+                    {"type": "websocket.close", "code": 1008, "reason": "credentials required"}
+                )
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"www-authenticate", b'Basic realm="Tidepool studio"'),
+                        (b"content-type", b"text/plain"),
+                    ],
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b"Tidepool studio: log in with --auth's user:pass",
+                }
+            )
+            return
+        if not basic or scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = f"{self.COOKIE}={self._token}; Path=/; HttpOnly; SameSite=Strict".encode()
+
+        async def send_with_cookie(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"set-cookie", cookie)],
+                }
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+
+# --- the library and the new-world panel ---------------------------------------------------
+
+
+def world_cards(library: Path) -> str:
+    """The library as HTML cards (thumbnail, prompt, seed); a click opens the world live."""
+    from studio.storage import ProjectFile, ProjectFileError
+
+    files = sorted(library.glob("*.tidepool"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not files:
+        return '<div class="tp-empty">No worlds yet — describe one above.</div>'
+    cards = []
+    for f in files:
+        try:
+            with ProjectFile.open(f, readonly=True) as pf:
+                spec = pf.spec
+        except ProjectFileError as e:
+            cards.append(
+                f'<div class="tp-card tp-bad" title="{html.escape(str(e))}">{html.escape(f.stem)} (unreadable)</div>'
+            )
+            continue
+        name = html.escape(f.stem)
+        title = html.escape(spec.prompt or f.stem)
+        cards.append(
+            f'<button class="tp-card" data-world="{name}" title="{title}">'
+            f'<img src="/api/worlds/{name}/thumbnail.png" alt="" loading="lazy">'
+            f'<span class="tp-card-title">{title}</span>'
+            f'<span class="tp-card-meta">seed {spec.seed}</span></button>'
+        )
+    return '<div class="tp-library">' + "".join(cards) + "</div>"
+
+
+VIEWPORT = (STATIC / "viewport.html").read_text
+
+
+def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
+    """The studio's Gradio UI: new-world panel and library around the live viewport."""
+
+    def create(prompt: str, image: str | None, seed: str | None) -> tuple[str, str, str]:
+        from pipelines.text import PromptError, describe_understood
+        from studio.storage import ProjectFileError
+        from ui.worlds import create_world
+
+        if image:
+            raise gr.Error(
+                "worlds from an image land with the 'Worlds and commands from images and voice' "
+                "issue; describe the world in words for now"
+            )
+        if not (prompt or "").strip():
+            raise gr.Error("describe the world first, e.g. 'a misty pine forest by a lake'")
+        text = (seed or "").strip()
+        if text and not (text.isdigit() and int(text) < 2**63):
+            raise gr.Error(f"seed {text!r} must be a whole number >= 0, or empty for a random one")
+        s = int(text) if text else None
+        try:
+            with create_lock:
+                made = create_world(prompt, seed=s, library=library)
+        except (PromptError, ProjectFileError, OSError) as e:
+            raise gr.Error(str(e)) from None
+        understood = describe_understood(made.spec)
+        return made.path.stem, understood, world_cards(library)
+
     with gr.Blocks(title="Tidepool studio") as blocks:
-        gr.HTML(COMING.format(library=library, count=len(worlds)))
+        with gr.Row(elem_id="tp-shell", equal_height=False):
+            with gr.Column(scale=1, min_width=300, elem_id="tp-side"):
+                gr.HTML('<div class="tp-brand"><span class="tp-logo"></span>Tidepool</div>')
+                with gr.Group(elem_id="tp-new"):
+                    gr.HTML('<h3 class="tp-h">New world</h3>')
+                    prompt = gr.Textbox(
+                        label="Describe a world",
+                        placeholder="a misty pine forest by a lake at dawn",
+                        lines=2,
+                        elem_id="tp-prompt",
+                    )
+                    with gr.Row():
+                        seed = gr.Number(
+                            label="Seed", value=None, precision=0, minimum=-1, elem_id="tp-seed"
+                        )
+                        image = gr.Image(
+                            label="Image (optional)", type="filepath", height=90, elem_id="tp-image"
+                        )
+                    gr.Examples(EXAMPLES, inputs=[prompt], label="Try")
+                    go = gr.Button("Create world", variant="primary", elem_id="tp-create")
+                    understood = gr.Markdown(elem_id="tp-understood-md", visible=False)
+                gr.HTML('<h3 class="tp-h">Library</h3>')
+                cards = gr.HTML(world_cards(library), elem_id="tp-library")
+                refresh = gr.Button("Refresh library", size="sm", variant="secondary")
+            with gr.Column(scale=4, elem_id="tp-main"):
+                gr.HTML(VIEWPORT(), elem_id="tp-studio", js_on_load=None)
+        world_name = gr.Textbox(visible=False, elem_id="tp-world-name")
+        go.click(
+            create, [prompt, image, seed], [world_name, understood, cards], concurrency_limit=2
+        ).then(
+            None,
+            [world_name, understood],
+            None,
+            js="(name, u) => { window.tidepool && window.tidepool.open(name, u); }",
+        )
+        refresh.click(lambda: world_cards(library), None, cards)
     return blocks
 
 
-def create_app(library: Path) -> FastAPI:
-    """The FastAPI app with the Gradio studio mounted at /."""
+def create_app(library: Path, *, auth: tuple[str, str] | None = None) -> FastAPI:
+    """The FastAPI app: `/ws/live`, `/api/...`, `/static/...`, and the Gradio studio at `/`."""
+    from studio.storage import ProjectFile, ProjectFileError
+
     library = ensure_library(library)
+    hub = LiveHub(library)
     app = FastAPI(title="Tidepool studio")
+    app.state.hub = hub
 
     @app.get("/api/health")
     def health() -> dict:
         return {"ok": True, "library": str(library)}
 
-    return gr.mount_gradio_app(app, build_blocks(library), path="/")
+    @app.get("/api/worlds")
+    def worlds() -> list[dict]:
+        out = []
+        for f in sorted(library.glob("*.tidepool")):
+            try:
+                with ProjectFile.open(f, readonly=True) as pf:
+                    out.append({"name": f.stem, "prompt": pf.spec.prompt, "seed": pf.spec.seed})
+            except ProjectFileError:
+                continue
+        return out
+
+    @app.get("/api/worlds/{name}/thumbnail.png")
+    def thumbnail(name: str) -> Response:
+        try:
+            path = hub.world_path(name)
+            with ProjectFile.open(path, readonly=True) as pf:
+                png = pf.thumbnail()
+        except (FileNotFoundError, ProjectFileError) as e:
+            raise HTTPException(404, str(e)) from None
+        if png is None:
+            raise HTTPException(404, f"world {name!r} has no thumbnail")
+        return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=60"})
+
+    @app.get("/api/sessions/{sid}")
+    def session_state(sid: str) -> dict:
+        live = hub.sessions.get(sid)
+        if live is None:
+            raise HTTPException(404, f"no live session {sid!r}; open the world in the studio")
+        return live.snapshot()
+
+    @app.websocket("/ws/live")
+    async def live_socket(ws: WebSocket) -> None:
+        await serve_socket(ws, hub)
+
+    @app.on_event("shutdown")
+    def _close_sessions() -> None:
+        hub.close()
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    if auth is not None:
+        app.add_middleware(BasicAuth, user=auth[0], password=auth[1])
+    blocks = build_blocks(library, create_lock=threading.Lock())
+    head = (
+        '<link rel="stylesheet" href="/static/studio.css">'
+        '<script src="/static/studio.js" defer></script>'
+    )
+    return gr.mount_gradio_app(
+        app,
+        blocks,
+        path="/",
+        theme=gr.themes.Base(
+            primary_hue="cyan", neutral_hue="slate", font=["Inter", "system-ui", "sans-serif"]
+        ),
+        head=head,
+        footer_links=[],
+    )
