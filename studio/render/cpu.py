@@ -66,9 +66,31 @@ SIGMA2_MAX = 1e10
 # IEEE semantics (no fastmath) here: the culling tests must see NaN and inf.
 @njit(parallel=True, cache=True)
 def _project(
-    means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near, far, out, vis
+    means,
+    quats,
+    scales,
+    opacities,
+    colors,
+    V,
+    fx,
+    fy,
+    cx,
+    cy,
+    width,
+    height,
+    near,
+    far,
+    out,
+    vis,
+    ub,
 ):
-    """Project N Gaussians into (N, 16) float32 records (fields above); vis (N,) uint8 marks the drawn."""
+    """Project N Gaussians into (N, 16) float32 records (fields above).
+
+    vis (N,) uint8 marks the Gaussians drawn; ub (N,) int64 bounds how many tiles each touches
+    (its bounding box in tiles, a pixel wider), the room `_list_tiles` gets for its tile ids.
+    """
+    tiles_x = (width + TILE - 1) // TILE
+    tiles_y = (height + TILE - 1) // TILE
     n = means.shape[0]
     lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
     lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
@@ -76,6 +98,7 @@ def _project(
     lim_yn = cy / fy + FOV_CLAMP * 0.5 * height / fy
     for i in prange(n):
         vis[i] = 0
+        ub[i] = 0
         px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
         z = V[2, 0] * px + V[2, 1] * py + V[2, 2] * pz + V[2, 3]
         op = np.float64(opacities[i])
@@ -174,6 +197,13 @@ def _project(
         out[i, _DET] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
         out[i, _DYM] = sxy * math.sqrt(level / sxx)  # dy of the ellipse's rightmost point
         out[i, _INVA] = det / syy
+        bx = min(math.floor((mx + hx + 1.0) / TILE), tiles_x - 1.0) - max(
+            math.floor((mx - hx - 1.0) / TILE), 0.0
+        )
+        by = min(math.floor((my + hy + 1.0) / TILE), tiles_y - 1.0) - max(
+            math.floor((my - hy - 1.0) / TILE), 0.0
+        )
+        ub[i] = (int(bx) + 1) * (int(by) + 1)
         vis[i] = 1
 
 
@@ -252,16 +282,19 @@ def _single_tile(r, tiles_x, tiles_y):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _count(rec, vis, rank, m, tiles_x, tiles_y, width, height, n_chunks):
-    """Tile entries per (chunk, tile): (n_chunks, tiles) int64, for `_scatter`.
+def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chunks):
+    """Each visible Gaussian's tiles, and the entries per (depth chunk, tile).
 
-    Chunk ch holds depth ranks [ch * step, (ch + 1) * step). Counting does not depend on order,
-    so it walks the records in memory order (sequential reads), one slice per thread.
+    Gaussian i's tile ids go to tiles_of[base[i]:base[i] + n_tiles[i]]. Chunk ch holds depth
+    ranks [ch * step, (ch + 1) * step); counts (n_chunks, tiles) is what `_scatter` needs. The
+    spans are computed once, walking the records in memory order (sequential reads).
     """
     n = rec.shape[0]
-    n_tiles = tiles_x * tiles_y
+    n_tiles_total = tiles_x * tiles_y
     step = (m + n_chunks - 1) // n_chunks
-    per_thread = np.zeros((n_chunks, n_chunks, n_tiles), np.int64)
+    tiles_of = np.empty(base[n], np.int32)
+    n_tiles = np.zeros(n, np.int32)
+    per_thread = np.zeros((n_chunks, n_chunks, n_tiles_total), np.int64)
     slice_len = (n + n_chunks - 1) // n_chunks
     for th in prange(n_chunks):
         counts = per_thread[th]
@@ -270,54 +303,55 @@ def _count(rec, vis, rank, m, tiles_x, tiles_y, width, height, n_chunks):
                 continue
             ch = rank[i] // step
             r = rec[i]
+            b0, room = base[i], base[i + 1] - base[i]
             t = _single_tile(r, tiles_x, tiles_y)
             if t >= 0:
+                tiles_of[b0] = t
+                n_tiles[i] = 1
                 counts[ch, t] += 1
                 continue
+            k = 0
             t0, t1 = _tile_rows(r, tiles_y, height)
             for ty in range(t0, t1 + 1):
                 c0, c1 = _band_tiles(r, ty, width, height)
                 for tx in range(c0, c1 + 1):
-                    counts[ch, ty * tiles_x + tx] += 1
-    return per_thread.sum(axis=0)
+                    if k < room:  # always true: room is the tile bounding box, a pixel wider
+                        t = ty * tiles_x + tx
+                        tiles_of[b0 + k] = t
+                        counts[ch, t] += 1
+                        k += 1
+            n_tiles[i] = k
+    return tiles_of, n_tiles, per_thread.sum(axis=0)
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _scatter(rec, order, counts, tiles_x, tiles_y, width, height):
+@njit(parallel=True, cache=True)
+def _scatter(order, base, tiles_of, n_tiles, counts):
     """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32 rows of rec.
 
     Chunk ch writes its entries for tile t after those of chunks < ch, in its own (depth)
     order: a stable parallel scatter.
     """
     m = order.shape[0]
-    n_chunks, n_tiles = counts.shape
-    offsets = np.empty(n_tiles + 1, np.int64)
-    starts = np.empty((n_chunks, n_tiles), np.int64)
+    n_chunks, n_tiles_total = counts.shape
+    offsets = np.empty(n_tiles_total + 1, np.int64)
+    starts = np.empty((n_chunks, n_tiles_total), np.int64)
     total = 0
-    for t in range(n_tiles):
+    for t in range(n_tiles_total):
         offsets[t] = total
         for ch in range(n_chunks):
             starts[ch, t] = total
             total += counts[ch, t]
-    offsets[n_tiles] = total
+    offsets[n_tiles_total] = total
     ids = np.empty(total, np.int32)
     step = (m + n_chunks - 1) // n_chunks
     for ch in prange(n_chunks):
         for k in range(ch * step, min(m, (ch + 1) * step)):
             i = order[k]
-            r = rec[i]
-            t = _single_tile(r, tiles_x, tiles_y)
-            if t >= 0:
+            b0 = base[i]
+            for j in range(n_tiles[i]):
+                t = tiles_of[b0 + j]
                 ids[starts[ch, t]] = i
                 starts[ch, t] += 1
-                continue
-            t0, t1 = _tile_rows(r, tiles_y, height)
-            for ty in range(t0, t1 + 1):
-                c0, c1 = _band_tiles(r, ty, width, height)
-                for tx in range(c0, c1 + 1):
-                    t = ty * tiles_x + tx
-                    ids[starts[ch, t]] = i
-                    starts[ch, t] += 1
     return offsets, ids
 
 
@@ -487,10 +521,11 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     t0 = time.perf_counter()
     rec = np.empty((len(inp), _REC), np.float32)  # rows of culled Gaussians stay unset
     vis = np.zeros(len(inp), np.uint8)
+    ub = np.zeros(len(inp), np.int64)
     if len(inp):
         _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat,
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
-                 rec, vis)  # fmt: skip
+                 rec, vis, ub)  # fmt: skip
     t1 = time.perf_counter()
     order = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
     keys = np.ascontiguousarray(rec[order, _Z]).view(np.uint32)  # positive: bits sort as floats
@@ -498,8 +533,11 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     t_sort = time.perf_counter()
     rank = np.empty(len(inp), np.int32)  # depth rank of each visible Gaussian
     rank[order] = np.arange(order.shape[0], dtype=np.int32)
-    counts = _count(rec, vis, rank, order.shape[0], tiles_x, tiles_y, W, H, n_workers)
-    offsets, ids = _scatter(rec, order, counts, tiles_x, tiles_y, W, H)
+    base = np.zeros(len(inp) + 1, np.int64)  # where each Gaussian's tile ids start
+    np.cumsum(ub, out=base[1:])
+    tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
+                                            tiles_y, W, H, n_workers)  # fmt: skip
+    offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts)
     table, fill = _schedule(offsets, n_workers)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
