@@ -89,8 +89,6 @@ def _project(
     vis (N,) uint8 marks the Gaussians drawn; ub (N,) int64 bounds how many tiles each touches
     (its bounding box in tiles, a pixel wider), the room `_list_tiles` gets for its tile ids.
     """
-    tiles_x = (width + TILE - 1) // TILE
-    tiles_y = (height + TILE - 1) // TILE
     n = means.shape[0]
     lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
     lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
@@ -173,7 +171,9 @@ def _project(
             continue
         mx = fx * x * rz + cx
         my = fy * y * rz + cy
-        level = 2.0 * math.log(op / ALPHA_MIN)  # alpha >= ALPHA_MIN  <=>  q <= level
+        # alpha >= ALPHA_MIN  <=>  q <= level. float32 log is cheaper; the level only bounds the
+        # pixels visited (blending tests each alpha), so round it up a little.
+        level = 2.0 * math.log(np.float32(op) * np.float32(1.0 / ALPHA_MIN)) * (1.0 + 1e-5) + 1e-5
         hx = math.sqrt(level * sxx)
         hy = math.sqrt(level * syy)
         # Some pixel centre (u + 0.5, v + 0.5) must lie in the ellipse's bounding box.
@@ -197,13 +197,12 @@ def _project(
         out[i, _DET] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
         out[i, _DYM] = sxy * math.sqrt(level / sxx)  # dy of the ellipse's rightmost point
         out[i, _INVA] = det / syy
-        bx = min(math.floor((mx + hx + 1.0) / TILE), tiles_x - 1.0) - max(
-            math.floor((mx - hx - 1.0) / TILE), 0.0
-        )
-        by = min(math.floor((my + hy + 1.0) / TILE), tiles_y - 1.0) - max(
-            math.floor((my - hy - 1.0) / TILE), 0.0
-        )
-        ub[i] = (int(bx) + 1) * (int(by) + 1)
+        # Tile bounding box, a pixel wider; clamped first, so int() truncation is the floor.
+        bx0 = int(max(mx - hx - 1.0, 0.0)) // TILE
+        bx1 = int(max(min(mx + hx + 1.0, width - 1.0), 0.0)) // TILE
+        by0 = int(max(my - hy - 1.0, 0.0)) // TILE
+        by1 = int(max(min(my + hy + 1.0, height - 1.0), 0.0)) // TILE
+        ub[i] = (bx1 - bx0 + 1) * (by1 - by0 + 1)
         vis[i] = 1
 
 
