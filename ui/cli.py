@@ -100,6 +100,10 @@ def studio(
             help="Folder of .tidepool worlds [default: $TIDEPOOL_HOME or ~/.local/share/tidepool]."
         ),
     ] = None,
+    auth: Annotated[
+        str | None,
+        typer.Option(help="user:pass required for the pages and the live WebSocket."),
+    ] = None,
 ) -> None:
     """Start the studio in the browser (http://HOST:PORT)."""
     import uvicorn
@@ -113,8 +117,14 @@ def studio(
             "warning: --host 0.0.0.0 makes the studio reachable from other machines on your network.",
             err=True,
         )
+    credentials = None
+    if auth is not None:
+        user, sep, password = auth.partition(":")
+        if not (sep and user and password):
+            fail(f"--auth {auth!r} is not user:pass; use e.g. --auth ana:s3cret")
+        credentials = (user, password)
     try:
-        web = create_app(library or default_library())
+        web = create_app(library or default_library(), auth=credentials)
     except OSError as e:
         fail(str(e))
     typer.echo(f"Tidepool studio on http://{host}:{port}", err=True)
@@ -134,7 +144,6 @@ def new(
 ) -> None:
     """Create a world from a prompt (or an image) and save it as a .tidepool file."""
     from pipelines.text import PromptError
-
     from studio.storage import ProjectFileError
     from ui.library import ensure_library
     from ui.worlds import create_world
@@ -186,21 +195,23 @@ def render(
     """Render one frame of a world to PNG."""
     from studio.render import RenderError
     from studio.storage import ProjectFileError
-    from ui.worlds import png_bytes, render_world_file
+    from ui.worlds import RenderRequestError, png_bytes, render_world_file
 
     if backend not in ("auto", "cpu", "cuda"):
         fail(f"--backend {backend!r} is not one of auto, cpu, cuda.")
-    if branch is not None or at is not None:
-        not_implemented("rendering a branch or a moment of a session (issue: Live sessions)")
+    if at is not None and not (math.isfinite(at) and at >= 0):
+        fail(f"--at {at} must be a time in seconds from the start of the branch, e.g. --at 2.5.")
     width, height = parse_size(size)
     cam = parse_camera(camera) if camera is not None else None
     out = output if output is not None else file.with_suffix(".png")
     if out.suffix.lower() != ".png":
         fail(f"-o {out}: render writes PNG images; use a .png file name.")
     try:
-        frame = render_world_file(file, size=(width, height), camera=cam, backend=backend)
+        frame = render_world_file(
+            file, size=(width, height), camera=cam, branch=branch, at=at, backend=backend
+        )
         out.write_bytes(png_bytes(frame.rgb))
-    except (ProjectFileError, RenderError, OSError) as e:
+    except (ProjectFileError, RenderError, RenderRequestError, OSError) as e:
         fail(str(e))
     typer.echo(f"wrote {out} ({width}x{height})", err=True)
 

@@ -18,9 +18,11 @@ import numpy as np
 from PIL import Image
 
 from studio.camera import Camera
+from studio.conventions import seconds_to_tick, tick_to_seconds
 from studio.render import Frame
 from studio.spec import WorldSpec
 from studio.storage import ProjectFile
+from studio.view import render_state
 from studio.world import World
 
 log = logging.getLogger(__name__)
@@ -100,27 +102,52 @@ def create_world(
     return CreatedWorld(path, spec, seconds, n_view, thumbnail)
 
 
+class RenderRequestError(ValueError):
+    """A render asked for a branch or moment the file does not have; the message says which exist."""
+
+
 def render_world_file(
     path: Path,
     *,
     size: tuple[int, int],
     camera: tuple[tuple[float, float, float], float, float] | None = None,
+    branch: str | None = None,
+    at: float | None = None,
     backend: str = "auto",
 ) -> Frame:
-    """Render a .tidepool world from its spawn view (or a given position, yaw, pitch)."""
-    project = ProjectFile.open(path, readonly=True)
+    """Render a .tidepool world at a moment of a branch (default: its start, the spawn view).
+
+    Without `at` the camera is the world's spawn view; with `at` it is the session's camera at
+    that moment (the player's eyes, third person or a directed shot). `camera` overrides both.
+    """
+    from studio.session import Session
+
+    width, height = size
+    session = Session(ProjectFile.open(path, readonly=True))
     try:
-        spec = project.spec
-    finally:
-        project.close()
-    world = World(spec, background=False)
-    try:
-        width, height = size
-        if camera is None:
-            cam = world.spawn_camera(width=width, height=height)
-        else:
+        if branch is not None:
+            names = [b.name for b in session.timeline.branches.values()]
+            if branch not in names:
+                raise RenderRequestError(
+                    f"--branch {branch!r} is not in {path.name}; it has: {', '.join(names)}."
+                )
+            session.branch = session.timeline.by_name(branch)
+        head = session.branch.head_tick
+        tick = 0 if at is None else seconds_to_tick(at)
+        if not 0 <= tick <= head:
+            raise RenderRequestError(
+                f"--at {at} is outside branch {session.branch.name!r}, which runs 0..{tick_to_seconds(head):.2f} s."
+            )
+        state = session.timeline.seek(session.branch, tick)
+        world = session.world
+        if camera is not None:
             pos, yaw, pitch = camera
             cam = Camera(np.array(pos, float), yaw=yaw, pitch=pitch, width=width, height=height)
-        return world.frame(cam, backend=backend)
+        elif at is None:
+            cam = world.spawn_camera(width=width, height=height)
+        else:
+            cam = session.camera_for(state, width=width, height=height)
+        return render_state(world, state, cam, backend=backend)
     finally:
-        world.close()
+        session.close()
+        session.world.close()
