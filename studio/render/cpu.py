@@ -102,6 +102,8 @@ def _project(
         op = np.float64(opacities[i])
         if not (z > near and z < far and op >= ALPHA_MIN):  # also rejects NaN
             continue
+        if not math.isfinite(colors[i, 0] + colors[i, 1] + colors[i, 2]):
+            continue
         x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
         y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
         # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.

@@ -216,6 +216,20 @@ def test_float64_and_non_contiguous_inputs_are_converted():
     np.testing.assert_allclose(frame.alpha, expected.alpha, atol=1e-5)
 
 
+def test_non_finite_gaussians_never_draw():
+    g = random_scene(300, seed=9, scale=(0.05, 0.3), anisotropy=3.0, opacity=(0.3, 1.0))
+    cam = front_camera()
+    clean = render(g, cam, background=BG, backend="cpu")
+    broken = Gaussians.concat([g, g.subset(slice(0, 4))])
+    broken.means[300, 0] = np.nan
+    broken.colors[301, 1] = np.inf
+    broken.scales[302, 2] = np.nan
+    broken.quats[303] = 0.0
+    for backend in ("cpu", "reference"):
+        frame = render(broken, cam, background=BG, backend=backend)
+        assert psnr(frame.rgb, clean.rgb) >= 45 and np.isfinite(frame.depth).all()
+
+
 def test_bad_inputs_are_rejected_with_a_message_naming_them():
     cam = axis_camera()
     g = one_gaussian([0, 0, -3.0])
