@@ -10,14 +10,16 @@ WebSocket, which Gradio's own `auth` would not cover.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import html
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from ui.library import ensure_library
-from ui.live import LiveHub, serve_socket
+from ui.live import LINGER_S, LiveHub, serve_socket
 
 log = logging.getLogger(__name__)
 
@@ -211,13 +213,21 @@ def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
     return blocks
 
 
-def create_app(library: Path, *, auth: tuple[str, str] | None = None) -> FastAPI:
+def create_app(
+    library: Path, *, auth: tuple[str, str] | None = None, linger_s: float = LINGER_S
+) -> FastAPI:
     """The FastAPI app: `/ws/live`, `/api/...`, `/static/...`, and the Gradio studio at `/`."""
     from studio.storage import ProjectFile, ProjectFileError
 
     library = ensure_library(library)
-    hub = LiveHub(library)
-    app = FastAPI(title="Tidepool studio")
+    hub = LiveHub(library, linger_s=linger_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(hub.close)  # sessions write their moment before the server exits
+
+    app = FastAPI(title="Tidepool studio", lifespan=lifespan)
     app.state.hub = hub
 
     @app.get("/api/health")
@@ -257,10 +267,6 @@ def create_app(library: Path, *, auth: tuple[str, str] | None = None) -> FastAPI
     @app.websocket("/ws/live")
     async def live_socket(ws: WebSocket) -> None:
         await serve_socket(ws, hub)
-
-    @app.on_event("shutdown")
-    def _close_sessions() -> None:
-        hub.close()
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if auth is not None:

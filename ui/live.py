@@ -551,8 +551,9 @@ def _next_take_name(existing: list[str]) -> str:
 class LiveHub:
     """All live sessions of a studio server, by session id."""
 
-    def __init__(self, library: Path) -> None:
+    def __init__(self, library: Path, *, linger_s: float = LINGER_S) -> None:
         self.library = library
+        self.linger_s = linger_s
         self.sessions: dict[str, LiveSession] = {}
         self._lock = threading.Lock()
 
@@ -594,7 +595,7 @@ class LiveHub:
     def _reap(self) -> None:
         now = time.monotonic()
         for sid, s in list(self.sessions.items()):
-            if not s.alive or (s.detached_at is not None and now - s.detached_at > LINGER_S):
+            if not s.alive or (s.detached_at is not None and now - s.detached_at >= self.linger_s):
                 s.close(wait=False)
                 del self.sessions[sid]
 
