@@ -95,11 +95,18 @@ class Scatter:
         return self.props_in_many([(x0, z0)], size)[0]
 
     def props_in_many(
-        self, origins: list[tuple[float, float]], size: float
+        self,
+        origins: list[tuple[float, float]],
+        size: float,
+        *,
+        skip: frozenset[str] = frozenset(),
     ) -> list[list[PropInstance]]:
-        """`props_in` for many squares at once (one vectorised pass per prop kind)."""
+        """`props_in` for many squares at once (one vectorised pass per prop kind), leaving out
+        the kinds in `skip` (far views need no grass)."""
         out: list[list[PropInstance]] = [[] for _ in origins]
         for j, p in enumerate(self.spec.props):
+            if p.kind in skip:
+                continue
             for c, props in enumerate(self._scatter_kind(j, p, origins, size)):
                 out[c].extend(props)
         return out

@@ -10,6 +10,7 @@ per lighting state, so `set_hour` re-lights without regenerating geometry.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from collections import OrderedDict
@@ -22,10 +23,20 @@ import trimesh
 from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.lighting import Lighting, heightfield_shadow, lighting_for, shade
+from studio.proplod import (
+    INSTANCE_PLODS,
+    LOW_KINDS,
+    N_PLODS,
+    PROP_LOD_DISTANCE,
+    SMALL_KINDS,
+    PropLods,
+    SurfelSet,
+    drawn_until,
+    plod_for,
+)
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.spec import WorldSpec
 from studio.terrain import TerrainField, stable_seed
-from studio.transforms import quat_multiply
 
 log = logging.getLogger(__name__)
 
@@ -37,46 +48,13 @@ LOD_DISTANCE = (36.0, 80.0, 160.0, 300.0)
 """Camera-to-chunk distances (metres) beyond which the next coarser LOD is used."""
 VIEW_DISTANCE = 520.0
 """How far (metres) chunks are drawn; fog takes over near the end."""
-PROP_LOD_KEEP = (1.0, 0.3, 0.07)
-"""Fraction of each asset's Gaussians kept at LODs below `IMPOSTOR_LOD` (the rest grow to cover)."""
-LOW_KINDS = frozenset({"grass_tuft", "flowers", "mushroom", "reeds"})
-"""Ground cover: no shadow or occlusion on the ground, dropped from LOD 2 on."""
-SMALL_KINDS = frozenset({"bush", "rock", "log"})
-"""Small props dropped from LOD 3 on."""
-IMPOSTOR_LOD = 3
-"""From this LOD on, a prop is a few big Gaussians (one per height slice of the asset)."""
 SURFEL_SIGMA = 0.62
 """Terrain surfel standard deviation as a fraction of the grid spacing (overlap, no holes)."""
 SHADOW_STEP = 4.0
 """Metres between heightfield-shadow samples (interpolated in between)."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
-
-
-@dataclass
-class SurfelSet:
-    """Unlit surfels: Gaussians with albedo colours, plus their normals and baked sky occlusion."""
-
-    gaussians: Gaussians
-    normals: np.ndarray  # (N, 3) float32 unit
-    occlusion: np.ndarray  # (N,) float32, 1 = open sky
-
-    @staticmethod
-    def empty() -> SurfelSet:
-        return SurfelSet(Gaussians.empty(), np.zeros((0, 3), np.float32), np.zeros(0, np.float32))
-
-    @staticmethod
-    def concat(parts: list[SurfelSet]) -> SurfelSet:
-        parts = [p for p in parts if len(p.gaussians)]
-        if not parts:
-            return SurfelSet.empty()
-        return SurfelSet(
-            Gaussians.concat([p.gaussians for p in parts]),
-            np.concatenate([p.normals for p in parts]),
-            np.concatenate([p.occlusion for p in parts]),
-        )
-
-    def nbytes(self) -> int:
-        return self.gaussians.nbytes() + self.normals.nbytes + self.occlusion.nbytes
+TIER_SKIP = (frozenset(), LOW_KINDS, LOW_KINDS | SMALL_KINDS)
+"""Prop kinds left out of a chunk's props at each tier (see `World._props_many`)."""
 
 
 @dataclass(frozen=True)
@@ -93,23 +71,50 @@ class WorldCollider:
 
 @dataclass
 class ChunkLayer:
-    """One chunk at one LOD: terrain, water and prop surfels (unlit), and the lit cache."""
+    """One chunk's ground at one LOD: terrain and water surfels (unlit), and the lit cache."""
 
     terrain: SurfelSet
     water: SurfelSet
-    props: SurfelSet
     lit: Gaussians | None = None
     lit_key: int = -1
 
     def nbytes(self) -> int:
-        n = self.terrain.nbytes() + self.water.nbytes() + self.props.nbytes()
-        return n + (self.lit.colors.nbytes if self.lit is not None else 0)
+        n = self.terrain.nbytes() + self.water.nbytes()
+        return n + (self.lit.nbytes() if self.lit is not None else 0)
+
+
+@dataclass
+class PosedProps:
+    """Props posed in the world at their LODs (unlit), which instance each Gaussian belongs to,
+    and the lit cache. Held per instance near the camera and per (chunk, LOD) farther out."""
+
+    surfels: SurfelSet
+    inst: np.ndarray  # (N,) int32 index of the prop (in its chunk's list) of each Gaussian
+    lit: Gaussians | None = None
+    lit_key: int = -1
+
+    def nbytes(self) -> int:
+        n = self.surfels.nbytes() + self.inst.nbytes
+        return n + (self.lit.nbytes() if self.lit is not None else 0)
+
+
+@dataclass
+class ChunkProps:
+    """A chunk's props as arrays for per-frame LOD and culling decisions."""
+
+    props: list[PropInstance]
+    centre: np.ndarray  # (n, 3) bounding-sphere centres
+    radius: np.ndarray  # (n,) bounding-sphere radii
+    landmark: np.ndarray  # (n,) bool
+    until: np.ndarray  # (n,) first LOD at which the prop is not drawn
+    sizes: np.ndarray  # (n, N_PLODS) Gaussians at each LOD (estimates for LOD 0)
 
 
 @dataclass
 class Chunk:
-    """Everything in one chunk: heights (65, 65) on the 0.5 m grid with both borders included
-    (rows along +z, columns along +x), per-LOD terrain/water/prop surfels, props and colliders."""
+    """Everything in one chunk: heights (81, 81) on the 0.4 m grid with both borders included
+    (rows along +z, columns along +x), terrain/water surfels per LOD (`LOD_SPACING`), prop
+    surfels per prop LOD (`studio.proplod`), props and colliders."""
 
     cx: int
     cz: int
@@ -134,36 +139,6 @@ def _quats_z_to(normals: np.ndarray) -> np.ndarray:
 
 def stable_seed_kind(kind: str) -> int:
     return stable_seed("creature-build", kind, bits=20)
-
-
-def _impostor(g: Gaussians, normals: np.ndarray, *, slices: int, top: float) -> SurfelSet:
-    """A far-away stand-in: one Gaussian per height slice with the slice's centroid, spread and
-    mean albedo, facing up (crowns read as lit from above)."""
-    y = g.means[:, 1]
-    edges = np.quantile(y, np.linspace(0, 1, slices + 1))
-    which = np.clip(np.searchsorted(edges, y, side="right") - 1, 0, slices - 1)
-    means, scales, cols = [], [], []
-    for k in range(slices):
-        m = which == k
-        if m.sum() < 3:
-            continue
-        p = g.means[m]
-        means.append(p.mean(axis=0))
-        scales.append(np.maximum(p.std(axis=0) * 1.1, 0.05))
-        cols.append(g.colors[m].mean(axis=0))
-    k = len(means)
-    means_a = np.array(means)
-    sub = Gaussians(
-        means_a,
-        np.tile([1.0, 0.0, 0.0, 0.0], (k, 1)),
-        np.array(scales),
-        np.full(k, 0.95),
-        np.array(cols),
-    )
-    up = np.tile(np.array([0.0, 1.0, 0.0], np.float32), (k, 1))
-    occ = (0.6 + 0.4 * np.clip(means_a[:, 1] / top, 0.0, 1.0)).astype(np.float32)
-    del normals
-    return SurfelSet(sub, up, occ)
 
 
 def _bilinear(grid: np.ndarray, cx: int, cz: int, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -193,11 +168,20 @@ class World:
         self.scatter = Scatter(spec, self.terrain)
         self.landmarks: list[PropInstance] = self.scatter.landmarks
         self.cache_bytes = int(cache_bytes)
-        self._layers: OrderedDict[tuple[int, int, int], ChunkLayer] = OrderedDict()
+        self._layers: OrderedDict[tuple, ChunkLayer | PosedProps] = OrderedDict()
+        """Terrain layers keyed (cx, cz, lod); posed props keyed ("i", cx, cz, index, plod) near
+        the camera and ("p", cx, cz, plod) farther out. One LRU bounded by `cache_bytes`."""
         self._layer_bytes = 0
-        self._props: OrderedDict[tuple[int, int], list[PropInstance]] = OrderedDict()
+        self._props: OrderedDict[tuple[int, int, int], list[PropInstance]] = OrderedDict()
         self._assets: dict[tuple[str, int], object] = {}
-        self._asset_lods: dict[tuple[str, int, int], SurfelSet] = {}
+        self._plods = PropLods()
+        self._chunk_props: OrderedDict[tuple[int, int], ChunkProps] = OrderedDict()
+        self.last_view_count = 0
+        self._last_view: tuple[tuple, Gaussians] | None = None
+        self._shadows: dict[tuple[int, int], np.ndarray] = {}
+        self._shadow_key = -1
+        self._last_bias = 1.0
+        """Gaussians the last `gaussians_in_view` (or `frame`) drew, creatures and weather included."""
         self._lock = threading.RLock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="chunks") if background else None
         self._pending: set[tuple[int, int, int]] = set()
@@ -246,15 +230,21 @@ class World:
         """Scattered props plus landmarks whose base lies in chunk (cx, cz)."""
         return self._props_many([(cx, cz)])[0]
 
-    def _props_many(self, keys: list[tuple[int, int]]) -> list[list[PropInstance]]:
+    def _props_many(self, keys: list[tuple[int, int]], tier: int = 0) -> list[list[PropInstance]]:
+        """Props of chunks (cached); tier 1 leaves out ground cover, tier 2 small props too
+        (what views of far chunks and ground shading need), landmarks always included."""
+        skip = TIER_SKIP[tier]
         with self._lock:
-            found = {k: self._props.get(k) for k in keys}
+            found = {k: self._props.get((*k, tier)) for k in keys}
+            for k, v in found.items():
+                full = self._props.get((*k, 0)) if v is None and tier else None
+                if full is not None:
+                    found[k] = [p for p in full if p.landmark or p.kind not in skip]
         missing = [k for k, v in found.items() if v is None]
         if missing:
             origins = [(cx * CHUNK_SIZE, cz * CHUNK_SIZE) for cx, cz in missing]
-            for k, (x0, z0), props in zip(
-                missing, origins, self.scatter.props_in_many(origins, CHUNK_SIZE), strict=True
-            ):
+            scattered = self.scatter.props_in_many(origins, CHUNK_SIZE, skip=skip)
+            for k, (x0, z0), props in zip(missing, origins, scattered, strict=True):
                 props += [
                     lm
                     for lm in self.landmarks
@@ -262,11 +252,11 @@ class World:
                     and z0 <= lm.position[2] < z0 + CHUNK_SIZE
                 ]
                 found[k] = props
-            with self._lock:
-                for k in missing:
-                    self._props[k] = found[k]
-                while len(self._props) > 8192:
-                    self._props.popitem(last=False)
+        with self._lock:
+            for k in keys:
+                self._props[(*k, tier)] = found[k]
+            while len(self._props) > 8192:
+                self._props.popitem(last=False)
         return [found[k] for k in keys]
 
     def colliders_near(self, x: float, z: float, radius: float) -> list[WorldCollider]:
@@ -306,32 +296,6 @@ class World:
             self._assets[key] = a
         return a
 
-    def _asset_lod(self, kind: str, seed: int, lod: int) -> SurfelSet:
-        """An asset's surfels at a LOD: a seeded subset whose discs grow to keep coverage."""
-        key = (kind, seed, lod)
-        s = self._asset_lods.get(key)
-        if s is not None:
-            return s
-        from studio.assets.base import surfel_normals
-
-        g = self._asset(kind, seed).gaussians
-        normals = surfel_normals(g)
-        top = max(float(g.means[:, 1].max()), 0.5)
-        if lod >= IMPOSTOR_LOD:
-            s = _impostor(g, normals, slices=6 if lod == IMPOSTOR_LOD else 3, top=top)
-        else:
-            n = len(g)
-            keep = max(min(n, 12), round(n * PROP_LOD_KEEP[lod]))
-            order = np.sort(np.random.default_rng(seed + 7919 * lod).permutation(n)[:keep])
-            sub = g.subset(order)
-            grow = np.float32(min(np.sqrt(n / keep), 4.0))
-            sub.scales[:, :2] *= grow
-            sub.scales[:, 2] *= np.sqrt(grow)
-            occ = (0.55 + 0.45 * np.clip(sub.means[:, 1] / top, 0.0, 1.0)).astype(np.float32)
-            s = SurfelSet(sub, normals[order], occ)
-        self._asset_lods[key] = s
-        return s
-
     # --- chunk generation ----------------------------------------------------------------
 
     def _grid(self, cxs: np.ndarray, czs: np.ndarray, spacing: float, margin: int):
@@ -351,7 +315,7 @@ class World:
         czs = np.array([k[1] for k in keys])
         gx, gz = self._grid(cxs, czs, s, 1)  # (C, n+3, n+3)
         h = self.terrain.height(gx, gz)
-        all_props = self._props_many(list(keys))
+        all_props = self._props_many(list(keys), tier=1 if lod <= 1 else 2)
         out = []
         sig = SURFEL_SIGMA * s
         for c in range(len(keys)):
@@ -375,7 +339,7 @@ class World:
                 nrm.astype(np.float32),
                 occ,
             )
-            out.append(ChunkLayer(terrain, self._water(x, z, y, s), self._prop_surfels(props, lod)))
+            out.append(ChunkLayer(terrain, self._water(x, z, y, s)))
         return out
 
     def _water(self, x: np.ndarray, z: np.ndarray, y: np.ndarray, s: float) -> SurfelSet:
@@ -413,46 +377,65 @@ class World:
         d2 = (x[:, None] - px[None]) ** 2 + (z[:, None] - pz[None]) ** 2
         return np.prod(1.0 - 0.45 * np.exp(-d2 / (r * r)[None]), axis=1).astype(np.float32)
 
-    def _prop_surfels(self, props: list[PropInstance], lod: int) -> SurfelSet:
-        """World surfels of props at a LOD; instances of one variant are posed in one batch."""
-        groups: dict[tuple[str, int, int], list[PropInstance]] = {}
-        for p in props:
-            if p.landmark:
-                plod = max(0, lod - 1)
-            elif (lod >= 2 and p.kind in LOW_KINDS) or (lod >= 3 and p.kind in SMALL_KINDS):
-                continue
-            else:
-                plod = lod
-            groups.setdefault((p.kind, p.variant_seed, plod), []).append(p)
-        parts = []
-        for (kind, seed, plod), inst in groups.items():
-            src = self._asset_lod(kind, seed, plod)
-            yaw = np.radians([p.yaw for p in inst])
-            sc = np.array([p.scale for p in inst])
-            pos = np.array([p.position for p in inst])
-            c, s_ = np.cos(yaw), np.sin(yaw)
-            m = src.gaussians.means.astype(np.float64)
-            x = (c[:, None] * m[None, :, 0] + s_[:, None] * m[None, :, 2]) * sc[:, None]
-            z = (-s_[:, None] * m[None, :, 0] + c[:, None] * m[None, :, 2]) * sc[:, None]
-            y = m[None, :, 1] * sc[:, None]
-            means = np.stack([x + pos[:, 0:1], y + pos[:, 1:2], z + pos[:, 2:3]], -1)
-            q_yaw = np.stack([np.cos(yaw / 2), 0 * yaw, np.sin(yaw / 2), 0 * yaw], -1)
-            quats = quat_multiply(q_yaw[:, None, :], src.gaussians.quats[None].astype(np.float64))
-            nr = src.normals
-            nx = c[:, None] * nr[None, :, 0] + s_[:, None] * nr[None, :, 2]
-            nz = -s_[:, None] * nr[None, :, 0] + c[:, None] * nr[None, :, 2]
-            ny = np.broadcast_to(nr[None, :, 1], nx.shape)
-            k = len(inst) * len(m)
-            g = Gaussians(
-                means.reshape(k, 3),
-                quats.reshape(k, 4),
-                (src.gaussians.scales[None] * sc[:, None, None]).reshape(k, 3),
-                np.tile(src.gaussians.opacities, len(inst)),
-                np.tile(src.gaussians.colors, (len(inst), 1)),
-            )
-            normals = np.stack([nx, ny, nz], -1).reshape(k, 3).astype(np.float32)
-            parts.append(SurfelSet(g, normals, np.tile(src.occlusion, len(inst))))
-        return SurfelSet.concat(parts)
+    def _props_info(self, keys: list[tuple[int, int, int]]) -> list[ChunkProps]:
+        """Per-chunk prop arrays (bounds, LOD sizes) for (cx, cz, tier) keys, cached."""
+        with self._lock:
+            found = {k: self._chunk_props.get(k) for k in keys}
+        missing = [k for k, v in found.items() if v is None]
+        by_tier: dict[int, list[tuple[int, int, int]]] = {}
+        for k in missing:
+            by_tier.setdefault(k[2], []).append(k)
+        fresh = []
+        for tier, ks in by_tier.items():
+            fresh += zip(ks, self._props_many([k[:2] for k in ks], tier), strict=True)
+        for k, props in fresh:
+            n = len(props)
+            centre = np.zeros((n, 3))
+            radius = np.zeros(n)
+            sizes = np.zeros((n, N_PLODS), np.int64)
+            until = np.zeros(n, np.int64)
+            per_variant: dict[tuple[str, int], tuple[float, float, np.ndarray, int]] = {}
+            for i, p in enumerate(props):
+                v = per_variant.get((p.kind, p.variant_seed))
+                if v is None:
+                    cy, r, n1 = self._plods.bound(p.kind, p.variant_seed)
+                    u = drawn_until(p.kind)
+                    sz = np.array(
+                        [
+                            self._plods.size_estimate(n1, lod) if lod < u else 0
+                            for lod in range(N_PLODS)
+                        ]
+                    )
+                    v = per_variant[(p.kind, p.variant_seed)] = (cy, r, sz, u)
+                cy, r, sz, u = v
+                centre[i] = p.position
+                centre[i, 1] += cy * p.scale
+                radius[i] = r * p.scale
+                sizes[i] = sz
+                until[i] = N_PLODS if p.landmark else u
+            landmark = np.array([p.landmark for p in props], bool)
+            found[k] = ChunkProps(props, centre, radius, landmark, until, sizes)
+        with self._lock:
+            for k in missing:
+                self._chunk_props[k] = found[k]
+            while len(self._chunk_props) > 8192:
+                self._chunk_props.popitem(last=False)
+        return [found[k] for k in keys]
+
+    def _posed(self, key: tuple, props: list[PropInstance], plods: list[int]) -> PosedProps:
+        """Props posed at their LODs, cached under `key` (built on a miss)."""
+        with self._lock:
+            got = self._layers.get(key)
+            if got is not None:
+                self._layers.move_to_end(key)
+                return got
+        surf, starts, sizes = self._plods.pose(props, plods)
+        inst = np.zeros(len(surf), np.int32)
+        for i, (a, m) in enumerate(zip(starts.tolist(), sizes.tolist(), strict=True)):
+            inst[a : a + m] = i
+        posed = PosedProps(surf, inst)
+        self._store(key, posed)
+        return posed
 
     def _layer(self, cx: int, cz: int, lod: int) -> ChunkLayer:
         return self._layers_for([(cx, cz)], lod)[0]
@@ -471,7 +454,7 @@ class World:
                 self._store((*k, lod), layer)
         return [found[k] for k in keys]
 
-    def _store(self, key: tuple[int, int, int], layer: ChunkLayer) -> None:
+    def _store(self, key: tuple, layer: ChunkLayer | PosedProps) -> None:
         with self._lock:
             old = self._layers.pop(key, None)
             if old is not None:
@@ -494,13 +477,17 @@ class World:
         heights = self.terrain.height(gx[0], gz[0]).astype(np.float32)
         props = self.props_in_chunk(cx, cz)
         colliders = [c for p in props for c in self._instance_colliders(p)]
+        prop_surfels = []
+        for lod in range(N_PLODS):
+            drawn = [p for p in props if p.landmark or lod < drawn_until(p.kind)]
+            prop_surfels.append(self._plods.pose(drawn, [lod] * len(drawn))[0])
         return Chunk(
             cx,
             cz,
             heights,
             [la.terrain for la in layers],
             [la.water for la in layers],
-            [la.props for la in layers],
+            prop_surfels,
             props,
             colliders,
         )
@@ -536,7 +523,7 @@ class World:
     def _lit(self, cx: int, cz: int, lod: int, layer: ChunkLayer, grid: np.ndarray) -> Gaussians:
         L = self.lighting
         parts = []
-        for s, kind in ((layer.terrain, "ground"), (layer.water, "water"), (layer.props, "prop")):
+        for s, kind in ((layer.terrain, "ground"), (layer.water, "water")):
             if not len(s.gaussians):
                 continue
             means = s.gaussians.means
@@ -552,19 +539,53 @@ class World:
         layer.lit, layer.lit_key = lit, self._light_key
         return lit
 
-    def _shadow_grids(self, keys: list[tuple[int, int]]) -> list[np.ndarray]:
-        """Heightfield shadow of the key light on a SHADOW_STEP grid over each chunk (batched)."""
+    def _light_posed(self, items: list[tuple[PosedProps, np.ndarray, tuple[int, int]]]) -> None:
+        """Shade stale posed props; each prop takes its chunk's heightfield shadow at its centre
+        (items: posed props, the (n, 3) centres of the props `inst` indexes, the chunk)."""
+        stale = [it for it in items if it[0].lit is None or it[0].lit_key != self._light_key]
+        if not stale:
+            return
         L = self.lighting
+        grids = self._shadow_grids([k for _, _, k in stale])
+        for (posed, centre, (cx, cz)), grid in zip(stale, grids, strict=True):
+            sh = _bilinear(grid, cx, cz, centre[:, 0], centre[:, 2])
+            s = posed.surfels
+            g = s.gaussians
+            col = shade(g.colors, s.normals, L, shadow=sh[posed.inst], occlusion=s.occlusion)
+            posed.lit = Gaussians(g.means, g.quats, g.scales, g.opacities, col)
+            posed.lit_key = self._light_key
+
+    def _shadow_grids(self, keys: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Heightfield shadow of the key light on a SHADOW_STEP grid over each chunk (batched,
+        cached for the current lighting)."""
+        L = self.lighting
+        with self._lock:
+            if self._shadow_key != self._light_key:
+                self._shadows.clear()
+                self._shadow_key = self._light_key
+            found = {k: self._shadows.get(k) for k in keys}
+        missing = [k for k, v in found.items() if v is None]
         n = round(CHUNK_SIZE / SHADOW_STEP)
-        gx, gz = self._grid(
-            np.array([k[0] for k in keys]), np.array([k[1] for k in keys]), SHADOW_STEP, 0
-        )
-        if L.key_dir[1] <= 0.02:
-            return [np.zeros((n + 1, n + 1)) for _ in keys]
-        gy = self.terrain.height(gx, gz) + 0.6
-        pts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-        sh = heightfield_shadow(self.terrain.height, pts, L.key_dir)
-        return list(sh.reshape(len(keys), n + 1, n + 1))
+        if missing:
+            if L.key_dir[1] <= 0.02:
+                sh = np.zeros((len(missing), n + 1, n + 1))
+            else:
+                gx, gz = self._grid(
+                    np.array([k[0] for k in missing]),
+                    np.array([k[1] for k in missing]),
+                    SHADOW_STEP,
+                    0,
+                )
+                gy = self.terrain.height(gx, gz) + 0.6
+                pts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
+                sh = heightfield_shadow(self.terrain.height, pts, L.key_dir)
+                sh = sh.reshape(len(missing), n + 1, n + 1)
+            with self._lock:
+                for k, g in zip(missing, sh, strict=True):
+                    found[k] = self._shadows[k] = g
+                while len(self._shadows) > 8192:
+                    self._shadows.pop(next(iter(self._shadows)))
+        return [found[k] for k in keys]
 
     def _shadow_sampler(self, cx: int, cz: int, L: Lighting):
         grid = self._shadow_grids([(cx, cz)])[0]
@@ -576,8 +597,7 @@ class World:
         if d[1] <= 0.05:
             return np.ones(len(means))
         keys = [(cx + dx, cz + dz) for dx in (-1, 0, 1) for dz in (-1, 0, 1)]
-        tall = [p for ps in self._props_many(keys) for p in ps if p.kind not in LOW_KINDS]
-        tall = [p for p in tall if p.kind not in SMALL_KINDS]
+        tall = [p for ps in self._props_many(keys, tier=2) for p in ps]
         if not tall:
             return np.ones(len(means))
         off = -d[[0, 2]] / max(d[1], 0.25)
@@ -645,6 +665,53 @@ class World:
     def _lod_for(dist: np.ndarray, bias: float) -> np.ndarray:
         return np.searchsorted(np.array(LOD_DISTANCE) * bias, dist)
 
+    def _frustum_spheres(self, camera: Camera, centre: np.ndarray, radius: np.ndarray):
+        """(N,) True where a sphere (centre (N, 3), radius (N,)) may be inside the view."""
+        V = camera.viewmat()
+        pc = centre @ V[:3, :3].T + V[:3, 3]
+        K = camera.K()
+        ok = pc[:, 2] > -radius
+        for f, half, k in ((K[0, 0], camera.width / 2, 0), (K[1, 1], camera.height / 2, 1)):
+            t = half / f
+            cos = 1.0 / np.sqrt(1.0 + t * t)  # plane normal scale: distance = (|x| - t z) cos
+            ok &= (np.abs(pc[:, k]) - t * pc[:, 2]) * cos < radius
+        return ok
+
+    def _select(self, camera: Camera, budget: int, bias: float):
+        """The view's chunks and props, LODs chosen so the estimated count fits `budget`."""
+        keys, dist = self._visible_chunks(camera, VIEW_DISTANCE)
+        p = camera.position
+        lo = keys * CHUNK_SIZE
+        gap = np.maximum(np.maximum(lo - p[[0, 2]], p[[0, 2]] - lo - CHUNK_SIZE), 0.0)
+        near = np.hypot(gap[:, 0], gap[:, 1])
+        tiers = (near > PROP_LOD_DISTANCE[2]).astype(int) + (near > PROP_LOD_DISTANCE[3])
+        klist = [(cx, cz, t) for (cx, cz), t in zip(keys.tolist(), tiers.tolist(), strict=True)]
+        info = self._props_info(klist)
+        counts = np.array([len(cp.props) for cp in info], np.int64)
+        if counts.sum():
+            centre = np.concatenate([cp.centre for cp in info])
+            radius = np.concatenate([cp.radius for cp in info])
+            landmark = np.concatenate([cp.landmark for cp in info])
+            until = np.concatenate([cp.until for cp in info])
+            sizes = np.concatenate([cp.sizes for cp in info])
+        else:
+            centre, radius = np.zeros((0, 3)), np.zeros(0)
+            landmark, until = np.zeros(0, bool), np.zeros(0, np.int64)
+            sizes = np.zeros((0, N_PLODS), np.int64)
+        pdist = np.linalg.norm(centre - camera.position, axis=1)
+        seen = self._frustum_spheres(camera, centre, radius)
+        per_lod = np.array([(CHUNK_SIZE / s) ** 2 for s in LOD_SPACING])
+        for _ in range(12):
+            lods = self._lod_for(dist, bias)
+            plods = plod_for(pdist, bias, landmark)
+            draw = seen & (plods < until)
+            est = per_lod[lods].sum() + sizes[np.flatnonzero(draw), plods[draw]].sum()
+            if est <= 0.97 * budget:
+                break
+            bias *= 0.85
+        owner = np.repeat(np.arange(len(klist)), counts)
+        return klist, lods, info, owner, plods, draw, bias
+
     def gaussians_in_view(
         self,
         camera: Camera,
@@ -654,30 +721,31 @@ class World:
         creatures: bool = True,
         weather: bool = True,
     ) -> Gaussians:
-        """Lit, LOD-selected Gaussians of the chunks in view (+ creatures and weather particles).
+        """Lit, LOD-selected Gaussians in view (+ creatures and weather particles).
 
-        The LOD distances shrink until the terrain and props fit `budget`; creatures and weather
-        particles are added on top (a few thousand).
+        Terrain LOD follows each chunk's distance and prop LOD each prop's own distance (props
+        outside the view are culled); both distances scale down until the estimated count fits
+        `budget`. Creatures and weather particles are added on top (a few thousand).
+        `last_view_count` holds the total drawn.
         """
-        keys, dist = self._visible_chunks(camera, VIEW_DISTANCE)
+        memo = (
+            camera.viewmat().tobytes(),
+            camera.K().tobytes(),
+            budget,
+            time_s,
+            creatures,
+            weather,
+            self._light_key,
+        )
+        if self._last_view is not None and self._last_view[0] == memo:
+            return self._last_view[1]
         bias = 1.0
-        for _ in range(4):
-            lods = self._lod_for(dist, bias)
-            groups: dict[int, list[tuple[int, int]]] = {}
-            for (cx, cz), lod in zip(keys.tolist(), lods.tolist(), strict=True):
-                groups.setdefault(lod, []).append((cx, cz))
-            layers: list[tuple[int, int, int, ChunkLayer]] = []
-            for lod, ks in sorted(groups.items()):
-                for k, layer in zip(ks, self._layers_for(ks, lod), strict=True):
-                    layers.append((k[0], k[1], lod, layer))
-            total = sum(
-                len(la.terrain.gaussians) + len(la.water.gaussians) + len(la.props.gaussians)
-                for *_, la in layers
-            )
+        for _ in range(3):
+            parts = self._gather(camera, budget, bias)
+            total = sum(len(p) for p in parts)
             if total <= budget:
                 break
-            bias *= 0.7
-        parts = self._relight_many(layers)
+            bias = self._last_bias * 0.85
         if creatures:
             parts.append(self.creature_gaussians(time_s=time_s))
         if weather:
@@ -685,7 +753,97 @@ class World:
 
             parts.append(weather_particles(self, camera, time_s=time_s))
         self._prefetch(camera)
-        return Gaussians.concat(parts)
+        out = Gaussians.concat(parts)
+        self.last_view_count = len(out)
+        self._last_view = (memo, out)
+        return out
+
+    def _gather(self, camera: Camera, budget: int, bias: float) -> list[Gaussians]:
+        klist, lods, info, owner, plods, draw, self._last_bias = self._select(camera, budget, bias)
+        # Terrain and water, per chunk LOD.
+        groups: dict[int, list[tuple[int, int]]] = {}
+        for k, lod in zip(klist, lods.tolist(), strict=True):
+            groups.setdefault(lod, []).append(k[:2])
+        layers: list[tuple[int, int, int, ChunkLayer]] = []
+        for lod, ks in sorted(groups.items()):
+            for k, layer in zip(ks, self._layers_for(ks, lod), strict=True):
+                layers.append((k[0], k[1], lod, layer))
+        parts = self._relight_many(layers)
+        # Props: near ones per instance, the rest per (chunk, LOD, tier) with unwanted ones
+        # masked; everything missing is posed in one batch per kind of key, then split.
+        starts = np.concatenate([[0], np.cumsum([len(cp.props) for cp in info])])
+        items: list[tuple[PosedProps | None, np.ndarray, tuple[int, int], np.ndarray | None]] = []
+        missing: list[tuple[tuple, list[int], ChunkProps, np.ndarray | None]] = []
+        for c in np.unique(owner[draw]).tolist():
+            cx, cz, tier = klist[c]
+            cp = info[c]
+            a, b = int(starts[c]), int(starts[c + 1])
+            pl = np.where(draw[a:b], plods[a:b], -1)
+            wanted: list[tuple[tuple, list[int], np.ndarray | None]] = [
+                (("i", cx, cz, tier, i, int(pl[i])), [i], None)
+                for i in np.flatnonzero((pl >= 0) & (pl < INSTANCE_PLODS)).tolist()
+            ]
+            for lod in np.unique(pl[pl >= INSTANCE_PLODS]).tolist():
+                drawn = [
+                    j for j, p in enumerate(cp.props) if p.landmark or lod < drawn_until(p.kind)
+                ]
+                want = pl[drawn] == lod
+                wanted.append((("p", cx, cz, lod, tier), drawn, None if want.all() else want))
+            for key, idx, want in wanted:
+                with self._lock:
+                    got = self._layers.get(key)
+                    if got is not None:
+                        self._layers.move_to_end(key)
+                if got is None:
+                    missing.append((len(items), key, idx, cp))
+                items.append((got, cp.centre[idx], (cx, cz), want))
+        if missing:
+            flat = [
+                (m[3].props[j], m[1][-2] if m[1][0] == "p" else m[1][-1])
+                for m in missing
+                for j in m[2]
+            ]
+            surf, st, sz = self._plods.pose([f[0] for f in flat], [f[1] for f in flat])
+            k = 0
+            for slot, key, idx, _cp in missing:
+                blocks = [
+                    np.arange(a0, a0 + m)
+                    for a0, m in zip(
+                        st[k : k + len(idx)].tolist(), sz[k : k + len(idx)].tolist(), strict=True
+                    )
+                ]
+                inst = np.repeat(np.arange(len(idx), dtype=np.int32), sz[k : k + len(idx)])
+                k += len(idx)
+                sel = np.concatenate(blocks) if blocks else np.zeros(0, np.int64)
+                if len(idx) == 1:
+                    sel = slice(int(st[k - 1]), int(st[k - 1] + sz[k - 1]))
+                posed = PosedProps(
+                    SurfelSet(surf.gaussians.subset(sel), surf.normals[sel], surf.occlusion[sel]),
+                    inst,
+                )
+                self._store(key, posed)
+                items[slot] = (posed, *items[slot][1:])
+        self._light_posed([(p, c, k) for p, c, k, _ in items])
+        for posed, _, _, want in items:
+            parts.append(posed.lit if want is None else posed.lit.subset(want[posed.inst]))
+        return parts
+
+    def lit(self, g: Gaussians) -> Gaussians:
+        """Shade unlit surfels (albedo colours, normals = local z) with the current lighting,
+        heightfield shadows included (used for a simulation state's creatures; studio.view)."""
+        from studio.assets import surfel_normals
+
+        if len(g) == 0:
+            return g
+        L = self.lighting
+        x, z = g.means[:, 0], g.means[:, 2]
+        cells = np.floor(np.stack([x, z], axis=1) / CHUNK_SIZE).astype(int)  # (N, 2)
+        sh = np.empty(len(g), np.float32)
+        for cx, cz in np.unique(cells, axis=0).tolist():
+            m = (cells[:, 0] == cx) & (cells[:, 1] == cz)
+            sh[m] = self._shadow_sampler(cx, cz, L)(x[m], z[m])
+        col = shade(g.colors, surfel_normals(g), L, shadow=sh)
+        return Gaussians(g.means, g.quats, g.scales, g.opacities, col)
 
     def creature_gaussians(self, *, time_s: float = 0.0) -> Gaussians:
         """Lit Gaussians of the spec's creatures posed at rest at their spawns; flyers circle."""
@@ -725,14 +883,25 @@ class World:
         budget: int = 250_000,
         time_s: float = 0.0,
         backend: str = "auto",
+        creatures: bool = True,
+        extra: Gaussians | None = None,
     ):  # -> studio.render.Frame
-        """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`)."""
+        """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`).
+
+        `creatures=False` leaves out the spec's creatures at rest; `extra` adds already-lit
+        Gaussians (a simulation state's creatures, debris, the player: see studio.view).
+        """
         from studio.render import Frame, render
         from studio.sky import composite
 
         W = width or camera.width
         H = height or camera.height
-        g = self.gaussians_in_view(camera, budget, time_s=time_s)
+        g = self.gaussians_in_view(camera, budget, time_s=time_s, creatures=creatures)
+        if extra is not None:
+            g = Gaussians.concat([g, extra])
+            self.last_view_count = len(g)
+        if backend == "auto" and importlib.util.find_spec("gsplat") is None:
+            backend = "cpu"  # CUDA rendering needs gsplat: skip importing torch to learn that
         fr = render(g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend)
         rgb = composite(
             fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,
