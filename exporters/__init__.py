@@ -1,1 +1,43 @@
-"""Exports: takes to video, worlds to splats and meshes, camera moves to DCC tools."""
+"""Exports: takes to video, worlds to splats and meshes, camera moves to DCC tools.
+
+`EXPORTERS` maps each `tidepool export --format` name to a function
+``(request, *, progress, cancel) -> bytes | Path`` (see `exporters.base`); `export` runs one.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from exporters.base import (
+    ExportCancelled,
+    Exporter,
+    ExportError,
+    ExportRequest,
+    ProgressFn,
+)
+from exporters.camera_path import export_chan, export_gltf_camera, export_json, export_usd_camera
+
+EXPORTERS: dict[str, Exporter] = {
+    "json": export_json,
+    "chan": export_chan,
+    "gltf-camera": export_gltf_camera,
+    "usd-camera": export_usd_camera,
+}
+
+
+def export(
+    format: str,
+    request: ExportRequest,
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> bytes | Path:
+    """Run the exporter for `format`; an ExportError lists the formats that exist."""
+    fn = EXPORTERS.get(format)
+    if fn is None:
+        raise ExportError(f"format {format!r} is not one of: {', '.join(EXPORTERS)}.")
+    return fn(request, progress=progress, cancel=cancel)
+
+
+__all__ = ["EXPORTERS", "ExportCancelled", "ExportError", "ExportRequest", "Exporter", "export"]
