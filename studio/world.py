@@ -162,8 +162,11 @@ class World:
         *,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         background: bool = True,
+        extra_static: Gaussians | None = None,
     ) -> None:
         self.spec = spec
+        self.extra_static = extra_static
+        """Lit Gaussians always drawn with the world (an image backdrop; studio.backdrop)."""
         self.terrain = TerrainField(spec)
         self.scatter = Scatter(spec, self.terrain)
         self.landmarks: list[PropInstance] = self.scatter.landmarks
@@ -746,6 +749,8 @@ class World:
             if total <= budget:
                 break
             bias = self._last_bias * 0.85
+        if self.extra_static is not None:
+            parts.append(self.extra_static)
         if creatures:
             parts.append(self.creature_gaussians(time_s=time_s))
         if weather:
