@@ -145,15 +145,18 @@ class CameraShot(_Event):
 
     kind: Literal["camera_shot"] = "camera_shot"
     shot: Literal[
-        "orbit", "dolly_in", "dolly_out", "crane_up", "pan", "tracking", "wide", "close_up"
-    ]
+        "orbit", "dolly_in", "dolly_out", "crane_up", "pan", "tracking", "wide", "close_up",
+        "crane_down", "over_shoulder", "low_angle", "high_angle", "static",
+    ]  # fmt: skip
     target: str = "player"
     duration_s: float = Field(4.0, gt=0.0, le=600.0)
+    transition: Literal["blend", "cut"] = "blend"
+    """How the camera gets to the shot: a hard cut, or a short blend from the current view."""
 
 
 class CameraMode(_Event):
     kind: Literal["camera_mode"] = "camera_mode"
-    mode: Literal["first", "third", "directed"]
+    mode: Literal["first", "third", "directed", "free"]
 
 
 PlayerEvent = InputEvent | ModeEvent
