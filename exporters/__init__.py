@@ -17,12 +17,17 @@ from exporters.base import (
     ProgressFn,
 )
 from exporters.camera_path import export_chan, export_gltf_camera, export_json, export_usd_camera
+from exporters.splats import export_gltf_splat, export_ply, export_splat, export_spz
 
 EXPORTERS: dict[str, Exporter] = {
     "json": export_json,
     "chan": export_chan,
     "gltf-camera": export_gltf_camera,
     "usd-camera": export_usd_camera,
+    "ply": export_ply,
+    "splat": export_splat,
+    "spz": export_spz,
+    "gltf-splat": export_gltf_splat,
 }
 
 

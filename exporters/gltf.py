@@ -19,6 +19,7 @@ from studio.storage import TakeRow
 from studio.transforms import matrix_to_quat
 
 FLOAT, UBYTE = 5126, 5121
+ARRAY_BUFFER = 34962
 _TYPES = {1: "SCALAR", 2: "VEC2", 3: "VEC3", 4: "VEC4"}
 ZFAR = 2000.0
 
@@ -54,7 +55,7 @@ class Gltf:
 
     def accessor(
         self, data: np.ndarray, *, component: int = FLOAT, normalized: bool = False,
-        minmax: bool = False,
+        minmax: bool = False, vertex: bool = False,
     ) -> int:  # fmt: skip
         """Append (N,) or (N, C) data as a tightly packed buffer view + accessor; returns its index."""
         a = np.asarray(data)
@@ -65,6 +66,8 @@ class Gltf:
             self.bin.append(0)
         views = self._list("bufferViews")
         views.append({"buffer": 0, "byteOffset": len(self.bin), "byteLength": a.nbytes})
+        if vertex:
+            views[-1]["target"] = ARRAY_BUFFER
         self.bin.extend(a.tobytes())
         acc = {
             "bufferView": len(views) - 1,
