@@ -17,6 +17,7 @@ from exporters.base import (
     ProgressFn,
 )
 from exporters.camera_path import export_chan, export_gltf_camera, export_json, export_usd_camera
+from exporters.scene import export_glb, export_usd
 from exporters.splats import export_gltf_splat, export_ply, export_splat, export_spz
 
 EXPORTERS: dict[str, Exporter] = {
@@ -28,6 +29,8 @@ EXPORTERS: dict[str, Exporter] = {
     "splat": export_splat,
     "spz": export_spz,
     "gltf-splat": export_gltf_splat,
+    "glb": export_glb,
+    "usd": export_usd,
 }
 
 
