@@ -19,8 +19,9 @@ from studio.spec import Palette, WeatherSpec
 
 LATITUDE = 45.0
 """Degrees north the default world sits at."""
-DECLINATION = 12.0
-"""Solar declination in degrees (late spring: sunset near 18:50, so "dusk" reads well)."""
+DECLINATION = 23.0
+"""Solar declination in degrees (midsummer: sunset near 19:40, so "dusk" and "sunset" hours
+from the text pipeline, 18:30-19:30, show a low golden sun rather than twilight)."""
 
 
 def sun_direction(
@@ -55,7 +56,7 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
 # Sky and light keyframes over sun elevation (degrees), sRGB; interpolated linearly.
 _ELEV = np.array([-18.0, -8.0, -2.0, 3.0, 12.0, 30.0])
 _ZENITH = np.array(
-    [(0.015, 0.02, 0.06), (0.07, 0.10, 0.24), (0.20, 0.26, 0.50), (0.28, 0.40, 0.70),
+    [(0.03, 0.045, 0.11), (0.08, 0.11, 0.26), (0.20, 0.26, 0.50), (0.28, 0.40, 0.70),
      (0.30, 0.52, 0.86), (0.26, 0.52, 0.90)])  # fmt: skip
 _HORIZON = np.array(
     [(0.04, 0.06, 0.12), (0.32, 0.28, 0.42), (0.92, 0.52, 0.36), (1.0, 0.66, 0.40),
@@ -64,9 +65,9 @@ _SUN = np.array(
     [(0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 0.52, 0.26),
      (1.0, 0.80, 0.58), (1.0, 0.96, 0.90)])  # fmt: skip
 _SUN_I = np.array([0.0, 0.0, 0.0, 1.5, 2.2, 2.6])
-_AMB_I = np.array([0.10, 0.22, 0.40, 0.55, 0.68, 0.75])
+_AMB_I = np.array([0.17, 0.26, 0.42, 0.55, 0.68, 0.75])
 
-_OVERCAST = {"clear": 0.0, "cloudy": 0.6, "fog": 0.7, "rain": 0.85, "snow": 0.8, "storm": 0.95}
+_OVERCAST = {"clear": 0.0, "cloudy": 0.6, "fog": 0.45, "rain": 0.85, "snow": 0.8, "storm": 0.95}
 
 # Palette moods: (sRGB multiplier, saturation, contrast).
 MOODS: dict[str, tuple[tuple[float, float, float], float, float]] = {
@@ -117,6 +118,8 @@ def lighting_for(hour: float, weather: WeatherSpec, palette: Palette) -> Lightin
     moon = sun_direction(hour + 12.0)
     e = float(np.degrees(np.arcsin(sun[1])))
     oc = _OVERCAST[weather.kind]
+    if weather.kind == "fog":  # thicker fog, greyer sky
+        oc = min(oc + 0.5 * weather.fog_density, 0.9)
     night = float(np.clip((-e - 2.0) / 10.0, 0.0, 1.0))
     zenith = _lerp_key(_ZENITH, e)
     horizon = _lerp_key(_HORIZON, e)
@@ -132,14 +135,14 @@ def lighting_for(hour: float, weather: WeatherSpec, palette: Palette) -> Lightin
         * 0.35
     )
     if night > 0:  # the moon takes over as a cool, dim key light
-        moon_col = np.array([0.32, 0.40, 0.62]) * 0.55 * night * float(moon[1] > 0)
+        moon_col = np.array([0.32, 0.40, 0.62]) * 0.7 * night * float(moon[1] > 0)
         sun_col = sun_col * (1 - night) + moon_col
     key = sun if e > -2.0 else moon
     sun_col = sun_col * (1 - 0.9 * oc)
     sky_amb = sky_amb * (1 + 0.6 * oc)
     ground = np.array([0.45, 0.40, 0.32]) * float(sky_amb.mean()) * 0.6
     fog = 1 / 900 + 1 / 40 * weather.fog_density**1.5
-    fog += {"fog": 1 / 90, "rain": 1 / 300, "storm": 1 / 200, "snow": 1 / 250}.get(weather.kind, 0)
+    fog += {"fog": 1 / 60, "rain": 1 / 300, "storm": 1 / 200, "snow": 1 / 250}.get(weather.kind, 0)
     return Lighting(
         hour=float(hour),
         sun_dir=sun,

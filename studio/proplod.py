@@ -28,18 +28,26 @@ from studio.transforms import quat_multiply
 PROP_LOD_DISTANCE = (14.0, 36.0, 75.0, 150.0, 280.0)
 """Camera-to-prop distances (metres) beyond which a prop uses its next coarser LOD."""
 N_PLODS = len(PROP_LOD_DISTANCE) + 1
+NEAR_FLOOR = 9.0
+"""The nearest LOD reaches at least this far (metres) whatever the budget: crisp beside you."""
 NEAR_DETAIL = 3.0
 """Surfel density of the nearest LOD relative to the built asset (discs 1/sqrt of the width)."""
-NEAR_SHRINK = 0.8
-"""Extra in-plane shrink of nearest-LOD discs: sharper silhouettes, still overlapping."""
+NEAR_SHRINK = (0.8, 0.85)
+"""In-plane shrink of the discs at LODs 0 and 1 (opacity raised to 0.99): sharper
+silhouettes, neighbours still overlap (surfels are sampled ~0.6 spacing wide)."""
+SMALL_RADIUS = 1.6
+"""Props with a smaller bounding radius (metres, scaled) are not drawn at impostor LODs."""
 KEEP = {2: 0.3, 3: 0.07}
 """Fraction of the built asset's surfels kept at the subset LODs."""
 IMPOSTOR_SLICES = {4: 6, 5: 3}
+IMPOSTOR_LOD = 4
 INSTANCE_PLODS = 2
 """LODs below this are posed and cached per instance (few, large); coarser ones per chunk."""
 LOW_KINDS = frozenset({"grass_tuft", "flowers", "mushroom", "reeds"})
 """Ground cover: casts no shadow or occlusion on the ground; not drawn from LOD 3 on."""
-SMALL_KINDS = frozenset({"bush", "rock", "log"})
+SMALL_KINDS = frozenset(
+    {"bush", "rock", "log", "fence", "crate", "barrel", "lamp_post", "cart", "well", "campfire"}
+)
 """Small props: not drawn at impostor LODs."""
 
 
@@ -54,7 +62,9 @@ def drawn_until(kind: str) -> int:
 
 def plod_for(dist: np.ndarray, bias: float, landmark: np.ndarray) -> np.ndarray:
     """(N,) LOD of props at distances `dist` (N,) metres; landmarks one LOD finer."""
-    lod = np.searchsorted(np.array(PROP_LOD_DISTANCE) * bias, dist)
+    th = np.array(PROP_LOD_DISTANCE) * bias
+    th[0] = max(th[0], NEAR_FLOOR)
+    lod = np.searchsorted(th, dist)
     return np.maximum(lod - landmark.astype(int), 0)
 
 
@@ -168,13 +178,11 @@ class PropLods:
         if plod in IMPOSTOR_SLICES:
             s = _impostor(g, slices=IMPOSTOR_SLICES[plod], top=top)
         else:
-            if plod == 0:
-                near = self.asset(kind, seed, NEAR_DETAIL).gaussians
-                sub = near.subset(slice(None))
-                sub.scales[:, :2] *= np.float32(NEAR_SHRINK)
+            if plod < 2:
+                src = self.asset(kind, seed, NEAR_DETAIL).gaussians if plod == 0 else g
+                sub = src.subset(np.arange(len(src)))  # a copy: never scale the cached asset
+                sub.scales[:, :2] *= np.float32(NEAR_SHRINK[plod])
                 sub.opacities[:] = np.maximum(sub.opacities, 0.99)
-            elif plod == 1:
-                sub = g
             else:
                 n = len(g)
                 keep = max(min(n, 12), round(n * KEEP[plod]))

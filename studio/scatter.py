@@ -203,11 +203,34 @@ class Scatter:
         rz = z[:, None] + radius * np.sin(a)[None, :]
         return (self.terrain.height(rx, rz) < self.terrain.water_level).mean(axis=1)
 
+    def _search_centre(self) -> np.ndarray:
+        """(2,) where to look for a spawn: the origin, or 45 m inland of the coast with an ocean."""
+        if not self.spec.terrain.ocean:
+            return np.zeros(2)
+        xs = np.arange(0.0, 600.0, 5.0)
+        wet = self.terrain.height(xs, np.zeros_like(xs)) < self.terrain.water_level
+        return np.array([xs[int(np.argmax(wet))] - 45.0 if wet.any() else 0.0, 0.0])
+
+    def water_view(self, origin: np.ndarray, angles: np.ndarray) -> np.ndarray:
+        """(A,) fraction of water among ground points 8-70 m away within ±20° of each angle
+        (radians; 0 looks along -Z, positive towards +X) seen from `origin` (3,)."""
+        if not self.terrain.has_water:
+            return np.zeros(len(angles))
+        off = np.radians([-20.0, -10.0, 0.0, 10.0, 20.0])
+        r = np.array([8.0, 15.0, 25.0, 40.0, 55.0, 70.0])
+        a = angles[:, None, None] + off[None, :, None]
+        x = origin[0] + r[None, None, :] * np.sin(a)
+        z = origin[2] - r[None, None, :] * np.cos(a)
+        wet = self.terrain.height(x, z) < self.terrain.water_level
+        return wet.reshape(len(angles), -1).mean(axis=1)
+
     def _find_spawn(self) -> SpawnPoint:
         g = np.arange(-80.0, 80.1, 4.0)
         x, z = (a.ravel() for a in np.meshgrid(g, g))
+        c = self._search_centre()
+        x, z = x + c[0], z + c[1]
         ok = self._dry_flat(x, z, min_ny=0.94) & (self._near_water(x, z, 4.0) == 0)
-        score = -np.hypot(x, z) / 40.0
+        score = -np.hypot(x - c[0], z - c[1]) / 40.0
         # Prefer an open outlook: penalise ground that rises above the spot within 16 m.
         a = np.linspace(0, 2 * np.pi, 12, endpoint=False)
         h0 = self.terrain.height(x, z)
@@ -238,6 +261,8 @@ class Scatter:
         dry = self._dry_flat(x, z, min_ny=0.9)
         near_water = self._near_water(x, z, 9.0)
         visible = self._visible_from(self.spawn.position + np.array([0.0, 1.7, 0.0]), x, h + 4.0, z)
+        # The first landmark sets the view: prefer directions that also show the water.
+        water_dir = 2.0 * (self.water_view(self.spawn.position, a) > 0.04)
         # The first landmark sets the view direction; later ones prefer that side of spawn.
         first_dir: float | None = None
         for li, lm in enumerate(self.spec.landmarks):
@@ -246,6 +271,8 @@ class Scatter:
                 score = score + 1.5 * visible
                 if first_dir is not None:
                     score += 0.8 * np.cos(a - first_dir)
+                else:
+                    score += water_dir
                 for other in out:
                     d2 = (x - other.position[0]) ** 2 + (z - other.position[2]) ** 2
                     score = np.where(d2 < 22.0**2, -np.inf, score)
@@ -276,7 +303,7 @@ class Scatter:
     def _landmark_score(
         lm: LandmarkSpec, r: np.ndarray, h: np.ndarray, near_water: np.ndarray
     ) -> np.ndarray:
-        dist_pref = -np.abs(r - 55.0) / 40.0
+        dist_pref = -np.abs(r - 42.0) / 40.0
         if lm.placement == "on_hill":
             return (h - h.mean()) / (h.std() + 1e-6) + 0.5 * dist_pref
         if lm.placement in ("by_river", "by_water", "on_coast"):
@@ -296,8 +323,11 @@ class Scatter:
         return (self.terrain.height(px, pz) < py).all(axis=1).astype(float)
 
     def _face_landmark(self, spawn: SpawnPoint) -> SpawnPoint:
-        if not self.landmarks:
-            target = spawn.position + np.array([0.0, 1.7, -30.0])
+        if not self.landmarks:  # face the water if there is any in reach, else north
+            a = np.radians(np.arange(0.0, 360.0, 10.0))
+            view = self.water_view(spawn.position, a)
+            best = float(a[int(np.argmax(view))]) if view.max() > 0.04 else 0.0
+            target = spawn.position + np.array([30.0 * np.sin(best), 1.7, -30.0 * np.cos(best)])
         else:
             lm = self.landmarks[0]
             target = np.array(lm.position) + np.array([0.0, 3.0, 0.0])
@@ -308,42 +338,66 @@ class Scatter:
     # --- creatures ---------------------------------------------------------------------
 
     def creature_spawns(self) -> list[CreatureSpawn]:
-        """Start positions for every creature in spec.characters (deterministic)."""
+        """Start positions for every creature in spec.characters (deterministic).
+
+        Walkers of one kind form a group on dry ground 12-24 m in front of the spawn view
+        (a sunflower layout keeps a herd's animals apart and facing roughly one way); flyers
+        circle 12-18 m up over a point 45 m ahead, inside the spawn camera's view.
+        """
         out: list[CreatureSpawn] = []
         sx, _sy, sz = self.spawn.position
         fwd = np.radians(self.spawn.yaw)
         f = np.array([-np.sin(fwd), -np.cos(fwd)])  # yaw 0 looks along -Z
+        wl = self.terrain.water_level
         for ci, c in enumerate(self.spec.characters):
             seed = stable_seed("creature", self.spec.seed, ci, c.kind)
             u = hash_uniform(seed, np.arange(4 * c.count + 8), 0)
-            side = (u[0] - 0.5) * 0.6  # radians off the view axis
-            dist = 22.0 + 16.0 * u[1]
-            rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
-            centre = np.array([sx, sz]) + dist * (rot @ f)
-            for k in range(c.count):
-                a, b, s = u[4 + 4 * k], u[5 + 4 * k], u[6 + 4 * k]
-                if c.kind in FLYERS:
-                    ang = 2 * np.pi * k / c.count + a
-                    pxz = (
-                        np.array([sx, sz]) + 18.0 * f + 12.0 * np.array([np.cos(ang), np.sin(ang)])
-                    )
-                    ground = float(self.terrain.height(pxz[:1], pxz[1:])[0])
-                    y = ground + 25.0 + 15.0 * b
-                else:
-                    rr = 2.0 + 5.0 * np.sqrt(b) * (c.count > 1)
-                    ang = 2 * np.pi * a
-                    pxz = centre + rr * np.array([np.cos(ang), np.sin(ang)])
-                    y = float(self.terrain.height(pxz[:1], pxz[1:])[0])
+            k = np.arange(c.count)
+            if c.kind in FLYERS:
+                ang = 2 * np.pi * k / c.count + 2 * np.pi * u[0]
+                centre = np.array([sx, sz]) + 45.0 * f
+                pxz = centre[None] + 10.0 * np.stack([np.cos(ang), np.sin(ang)], axis=1)
+                ground = self.terrain.height(pxz[:, 0], pxz[:, 1])
+                y = np.maximum(ground, wl) + 12.0 + 6.0 * u[4 + 4 * k + 1]
+                yaw = np.degrees(-ang)
+            else:
+                pxz = self._group_positions(c.count, u, f, (ci + 1) * 0.35)
+                y = self.terrain.height(pxz[:, 0], pxz[:, 1])
+                yaw = 360.0 * u[2] + 80.0 * (u[7 + 4 * k] - 0.5)
+            for i in range(c.count):
                 out.append(
                     CreatureSpawn(
                         kind=c.kind,
-                        index=k,
-                        position=np.array([pxz[0], y, pxz[1]]),
-                        yaw=float(360.0 * u[7 + 4 * k]),
-                        scale=float(0.9 + 0.2 * s),
+                        index=i,
+                        position=np.array([pxz[i, 0], float(y[i]), pxz[i, 1]]),
+                        yaw=float(yaw[i] % 360.0),
+                        scale=float(0.9 + 0.2 * u[6 + 4 * i]),
                         behaviour=c.behaviour,
                         label=c.label,
-                        seed=stable_seed("creature", self.spec.seed, ci, k, bits=31),
+                        seed=stable_seed("creature", self.spec.seed, ci, i, bits=31),
                     )
                 )
         return out
+
+    def _group_positions(
+        self, count: int, u: np.ndarray, forward: np.ndarray, side_offset: float
+    ) -> np.ndarray:
+        """(count, 2) dry ground positions of a group in front of the spawn view."""
+        sx, _sy, sz = self.spawn.position
+        k = np.arange(count)
+        rad = 2.2 * np.sqrt(k + 0.5) * (count > 1)
+        ang = k * 2.39996 + 0.6 * (u[4 + 4 * k] - 0.5)
+        offs = np.stack([rad * np.cos(ang), rad * np.sin(ang)], axis=1)
+        base_side = (u[0] - 0.5) * 0.5 + side_offset * (1 if u[3] < 0.5 else -1)
+        best = None
+        for dist in (14.0 + 8.0 * u[1], 12.0, 18.0, 24.0, 9.0):
+            for side in (base_side, -base_side, 0.0, 0.5, -0.5, 0.9, -0.9):
+                rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
+                centre = np.array([sx, sz]) + dist * (rot @ forward)
+                pxz = centre[None] + offs
+                dry = self.terrain.height(pxz[:, 0], pxz[:, 1]) > self.terrain.water_level + 0.3
+                if dry.all():
+                    return pxz
+                if best is None:
+                    best = pxz
+        return best

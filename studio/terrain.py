@@ -56,6 +56,11 @@ def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
+SAND: RGB = (0.82, 0.74, 0.55)
+RIVERBED: RGB = (0.40, 0.36, 0.28)
+SNOW: RGB = (0.93, 0.95, 0.98)
+
+
 @dataclass(frozen=True)
 class BiomeLook:
     """How a biome shapes and colours the ground (sRGB albedo)."""
@@ -65,6 +70,7 @@ class BiomeLook:
     grass_alt: RGB  # the second tone patches blend towards
     soil: RGB
     rock: RGB
+    shore: RGB = SAND  # the bank just above the water
 
 
 BIOME_LOOK: dict[str, BiomeLook] = {
@@ -82,10 +88,16 @@ BIOME_LOOK: dict[str, BiomeLook] = {
     "village": BiomeLook(0.35, (0.48, 0.64, 0.28), (0.60, 0.66, 0.32), (0.50, 0.40, 0.28), (0.58, 0.56, 0.52)),
     "ruins": BiomeLook(0.7, (0.44, 0.54, 0.28), (0.54, 0.56, 0.32), (0.44, 0.38, 0.28), (0.56, 0.54, 0.50)),
 }  # fmt: skip
-
-SAND: RGB = (0.82, 0.74, 0.55)
-RIVERBED: RGB = (0.40, 0.36, 0.28)
-SNOW: RGB = (0.93, 0.95, 0.98)
+BIOME_LOOK["swamp"] = BiomeLook(**{**BIOME_LOOK["swamp"].__dict__, "shore": (0.30, 0.29, 0.19)})
+BIOME_LOOK["snow"] = BiomeLook(**{**BIOME_LOOK["snow"].__dict__, "shore": (0.80, 0.83, 0.88)})
+BIOME_LOOK["volcanic"] = BiomeLook(
+    **{**BIOME_LOOK["volcanic"].__dict__, "shore": (0.30, 0.27, 0.24)}
+)
+BIOME_LOOK["conifer_forest"] = BiomeLook(
+    **{**BIOME_LOOK["conifer_forest"].__dict__, "shore": (0.55, 0.50, 0.36)}
+)
+HOT_BIOMES = frozenset({"desert", "canyon", "volcanic", "beach", "swamp"})
+"""Biomes that never show snow on their peaks."""
 
 
 def _noise(seed: int, frequency: float, *, octaves: int = 1, kind: str = "fbm") -> FastNoiseLite:
@@ -243,7 +255,7 @@ class TerrainField:
         wl = self.water_level
         if self.has_water:
             sand = smoothstep(wl + LAND_LIFT + 0.9, wl + LAND_LIFT + 0.1, h)[:, None]
-            c = c * (1 - sand) + np.array(SAND) * sand
+            c = c * (1 - sand) + mix("shore") * sand
             bed = smoothstep(wl, wl - 1.0, h)[:, None]
             c = c * (1 - bed) + np.array(RIVERBED) * bed
         snowline = self.snowline()
@@ -256,6 +268,8 @@ class TerrainField:
         """Height above which ground turns white (lower in a snowy world)."""
         if self.spec.weather.kind == "snow" or "snow" in self.biomes:
             return self.water_level - 50.0
+        if all(b in HOT_BIOMES for b in self.biomes):
+            return self.water_level + 1e4
         return self.water_level + 38.0
 
     def water_color(self, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,5 +279,5 @@ class TerrainField:
         deep = np.array((0.12, 0.20, 0.14) if swampy else (0.08, 0.26, 0.42))
         t = smoothstep(0.0, 4.0, depth)[:, None]
         col = shallow * (1 - t) + deep * t
-        opacity = 0.55 + 0.4 * t[:, 0]
+        opacity = 0.8 + 0.17 * t[:, 0]
         return col.astype(np.float32), opacity.astype(np.float32)

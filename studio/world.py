@@ -24,11 +24,13 @@ from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.lighting import Lighting, heightfield_shadow, lighting_for, shade
 from studio.proplod import (
+    IMPOSTOR_LOD,
     INSTANCE_PLODS,
     LOW_KINDS,
     N_PLODS,
     PROP_LOD_DISTANCE,
     SMALL_KINDS,
+    SMALL_RADIUS,
     PropLods,
     SurfelSet,
     drawn_until,
@@ -37,6 +39,7 @@ from studio.proplod import (
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.spec import WorldSpec
 from studio.terrain import TerrainField, stable_seed
+from studio.transforms import matrix_to_quat
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +142,22 @@ def _quats_z_to(normals: np.ndarray) -> np.ndarray:
 
 def stable_seed_kind(kind: str) -> int:
     return stable_seed("creature-build", kind, bits=20)
+
+
+def _slope_frames(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((N, 4) wxyz, (N,) stretch) for heightfield surfels: local z = the normal, local x up the
+    slope, where a grid cell's footprint is 1/n_y longer than its spacing (capped at 4), so
+    steep ground keeps the same overlap as flat ground (no stripes or holes on slopes)."""
+    n = normals.astype(np.float64)
+    g = -n[:, [0, 2]] / np.maximum(n[:, 1:2], 1e-3)  # (N, 2) height gradient dh/dx, dh/dz
+    gl = np.linalg.norm(g, axis=1)
+    d = np.where(gl[:, None] > 1e-9, g / np.maximum(gl, 1e-9)[:, None], [1.0, 0.0])
+    t1 = np.stack([d[:, 0], gl, d[:, 1]], axis=1)
+    t1 /= np.linalg.norm(t1, axis=1, keepdims=True)
+    t2 = np.cross(n, t1)
+    R = np.stack([t1, t2, n], axis=2)  # columns: local x, y, z in the world
+    stretch = np.minimum(np.sqrt(1.0 + gl * gl), 4.0).astype(np.float32)
+    return matrix_to_quat(R), stretch
 
 
 def _bilinear(grid: np.ndarray, cx: int, cz: int, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -331,11 +350,16 @@ class World:
             props = all_props[c]
             occ = self._ground_occlusion(x, z, props)
             m = len(x)
+            quats, stretch = _slope_frames(nrm)
+            scales = np.empty((m, 3), np.float32)
+            scales[:, 0] = sig * stretch
+            scales[:, 1] = sig
+            scales[:, 2] = 0.08 * sig
             terrain = SurfelSet(
                 Gaussians(
                     np.stack([x, y, z], axis=1),
-                    _quats_z_to(nrm),
-                    np.tile(np.array([sig, sig, 0.08 * sig], np.float32), (m, 1)),
+                    quats,
+                    scales,
                     np.ones(m, np.float32),
                     alb,
                 ),
@@ -415,7 +439,8 @@ class World:
                 centre[i, 1] += cy * p.scale
                 radius[i] = r * p.scale
                 sizes[i] = sz
-                until[i] = N_PLODS if p.landmark else u
+                small = r * p.scale < SMALL_RADIUS
+                until[i] = N_PLODS if p.landmark else min(u, IMPOSTOR_LOD if small else N_PLODS)
             landmark = np.array([p.landmark for p in props], bool)
             found[k] = ChunkProps(props, centre, radius, landmark, until, sizes)
         with self._lock:
@@ -534,8 +559,15 @@ class World:
             if kind == "ground" and lod <= 2:
                 sh = sh * self._tree_shadows(cx, cz, means, L)
             col = shade(s.gaussians.colors, s.normals, L, shadow=sh, occlusion=s.occlusion)
-            if kind == "water":  # water mirrors the horizon sky
-                col = 0.55 * col + 0.45 * L.horizon.astype(np.float32) * (0.35 + 0.65 * sh[:, None])
+            if kind == "water":  # mirrors the sky; ripple bands catch the light
+                x, z = means[:, 0], means[:, 2]
+                rip = np.sin(0.9 * x + 2.5 * np.sin(0.15 * z + 0.1 * x)) * np.sin(
+                    0.7 * z + 2.0 * np.sin(0.13 * x)
+                )
+                sky = (0.6 * L.horizon + 0.4 * L.zenith).astype(np.float32)
+                glint = (0.08 + 0.3 * (1 - L.overcast) * (1 - L.night)) * np.clip(rip, 0, 1) ** 2
+                col = 0.65 * col + 0.35 * sky * (0.4 + 0.6 * sh[:, None])
+                col = np.clip(col + glint[:, None].astype(np.float32) * (1 - col), 0, 1)
             g = s.gaussians
             parts.append(Gaussians(g.means, g.quats, g.scales, g.opacities, col))
         lit = Gaussians.concat(parts)
@@ -701,7 +733,8 @@ class World:
             centre, radius = np.zeros((0, 3)), np.zeros(0)
             landmark, until = np.zeros(0, bool), np.zeros(0, np.int64)
             sizes = np.zeros((0, N_PLODS), np.int64)
-        pdist = np.linalg.norm(centre - camera.position, axis=1)
+        # Distance to the prop's near side, so a house beside the camera counts as near.
+        pdist = np.maximum(np.linalg.norm(centre - camera.position, axis=1) - 0.6 * radius, 0.0)
         seen = self._frustum_spheres(camera, centre, radius)
         per_lod = np.array([(CHUNK_SIZE / s) ** 2 for s in LOD_SPACING])
         for _ in range(12):
@@ -789,9 +822,7 @@ class World:
                 for i in np.flatnonzero((pl >= 0) & (pl < INSTANCE_PLODS)).tolist()
             ]
             for lod in np.unique(pl[pl >= INSTANCE_PLODS]).tolist():
-                drawn = [
-                    j for j, p in enumerate(cp.props) if p.landmark or lod < drawn_until(p.kind)
-                ]
+                drawn = np.flatnonzero(cp.until > lod).tolist()
                 want = pl[drawn] == lod
                 wanted.append((("p", cx, cz, lod, tier), drawn, None if want.all() else want))
             for key, idx, want in wanted:
@@ -863,10 +894,12 @@ class World:
                 c.kind, c.seed % 2 + stable_seed_kind(c.kind), color=spec.color
             )
             pos, yaw = c.position.copy(), c.yaw
-            if c.kind in FLYERS:  # circle the spawn's view centre at ~6 m/s
-                centre = pos.copy()
-                ang = time_s * 6.0 / 14.0 + np.radians(c.yaw)
-                pos = centre + 14.0 * np.array([np.cos(ang), 0.0, np.sin(ang)])
+            if c.kind in FLYERS:  # circle at ~6 m/s, through the spawn position at t = 0
+                a0 = -np.radians(c.yaw)
+                ang = a0 + time_s * 6.0 / 14.0
+                pos = pos + 14.0 * np.array(
+                    [np.cos(ang) - np.cos(a0), 0.0, np.sin(ang) - np.sin(a0)]
+                )
                 yaw = float(np.degrees(-ang))
             T = np.eye(4)
             T[:3, :3] = rot_y(yaw) * c.scale
