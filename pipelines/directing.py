@@ -44,11 +44,13 @@ from studio.events import (
     Flee,
     Follow,
     MoveTo,
+    PropEdit,
     Remove,
     Say,
     Spawn,
     TimeOfDay,
     WeatherEvent,
+    Wind,
 )
 from studio.spec import CREATURE_KINDS, PROP_KINDS
 
@@ -71,28 +73,7 @@ class Playback(BaseModel):
     rate: float | None = Field(None, gt=0.0, le=16.0, description="speed: 1 is real time")
 
 
-class WorldEdit(BaseModel):
-    """A world edit on a prop or landmark (spawn a campfire, remove the tent, move the cart)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["world_edit"] = "world_edit"
-    op: Literal["spawn", "remove", "move"]
-    prop: str
-    count: int = Field(1, ge=1, le=100)
-    near: str | tuple[float, float, float] | None = None
-
-
-class Wind(BaseModel):
-    """Set the wind strength (0 calm .. 1 gale)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["wind"] = "wind"
-    strength: float = Field(ge=0.0, le=1.0)
-
-
-Action = DirectedEvent | Playback | WorldEdit | Wind
+Action = DirectedEvent | Playback
 
 
 @dataclass
@@ -129,8 +110,8 @@ class Direction:
 
     @property
     def events(self) -> list[DirectedEvent]:
-        """The simulation events (playback controls and world edits excluded)."""
-        return [a for a in self.actions if not isinstance(a, (Playback, WorldEdit, Wind))]
+        """The simulation events (playback controls excluded)."""
+        return [a for a in self.actions if not isinstance(a, Playback)]
 
     def to_json(self) -> dict[str, Any]:
         out = Reading(self.actions, self.understood, self.confidence).to_json()
@@ -788,7 +769,7 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
     if i == "weather":
         return [WeatherEvent(tick=0, weather=s.value)], f"weather -> {s.value}"
     if i == "wind":
-        return [Wind(strength=float(s.value))], f"wind -> {float(s.value):.2f}"
+        return [Wind(tick=0, strength=float(s.value))], f"wind -> {float(s.value):.2f}"
     if i in ("pause", "resume", "branch"):
         return [Playback(action=i)], {"pause": "pause", "resume": "resume",
                                        "branch": "branch: try it differently"}[i]  # fmt: skip
@@ -837,21 +818,21 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
         kind = str(s.obj.value)
         if kind not in PROP_KINDS:
             raise _Unresolved(f"cannot add {s.obj.phrase}")
-        return [WorldEdit(op="spawn", prop=kind, count=min(s.count, 100), near=near)], (
+        return [PropEdit(tick=0, op="spawn", prop=kind, count=min(s.count, 100), near=near)], (
             f"add {s.count} {kind.replace('_', ' ')}{where}"
         )
     if i == "remove":
         if s.obj is None:
             raise _Unresolved("remove what? e.g. 'remove the tent'")
         if s.obj.cat in ("landmark", "prop"):
-            return [WorldEdit(op="remove", prop=str(s.obj.value))], f"remove {s.obj.phrase}"
+            return [PropEdit(tick=0, op="remove", prop=str(s.obj.value))], f"remove {s.obj.phrase}"
         t = _resolve_target(s.obj, scene)
         return [Remove(tick=0, target=t)], f"remove {s.obj.phrase}"
     if i == "move":
         if s.obj is None or s.place is None:
             raise _Unresolved("move what where? e.g. 'move the cart next to the gate'")
         to = _resolve_place(s.place, scene, None)
-        return [WorldEdit(op="move", prop=str(s.obj.value), near=to)], (
+        return [PropEdit(tick=0, op="move", prop=str(s.obj.value), near=to)], (
             f"move {s.obj.phrase} to {s.place.phrase}"
         )
     # character actions need someone to act
@@ -963,7 +944,7 @@ def parse(
     *,
     world: Any = None,
     state: Any = None,
-    embeddings: EmbeddingsMode = "auto",
+    embeddings_mode: EmbeddingsMode = "auto",
 ) -> Direction:
     """Read a directing command; see the module docstring. Never raises on odd text."""
     text = (command or "").strip()
@@ -998,7 +979,7 @@ def parse(
         if slots is not None:
             last_subject = slots.subject or (slots.obj if slots.intent == "spawn" else None)
         if slots is None:
-            if not _minilm_ok(embeddings):
+            if not _minilm_ok(embeddings_mode):
                 return _not_understood(f"no directing cue in {' '.join(c.raw)!r}", [])
             ranked = rank_intents(" ".join(c.raw))
             top, score, example = ranked[0]
@@ -1094,7 +1075,7 @@ def _not_understood(
     base = suggestions or ["make it night", "the knight walks to the tower", "orbit the dragon"]
     alts = []
     for sug in dict.fromkeys(base):
-        d = parse(sug, embeddings="off") if sug != message else None
+        d = parse(sug, embeddings_mode="off") if sug != message else None
         if d is not None and d.ok:
             alts.append(Reading(d.actions, f"try: {sug}", 0.0))
         else:

@@ -22,7 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from studio.spec import CREATURE_KINDS, Behaviour, Weather, describe_validation_error
+from studio.spec import CREATURE_KINDS, PROP_KINDS, Behaviour, Weather, describe_validation_error
 
 KEYS: tuple[str, ...] = ("w", "a", "s", "d", "shift", "space", "c", "e", "q", "f", "v")
 """Key names an input may hold or press: WASD move, shift sprint, space jump/up, c down (fly),
@@ -154,6 +154,30 @@ class CameraShot(_Event):
     """How the camera gets to the shot: a hard cut, or a short blend from the current view."""
 
 
+class Wind(_Event):
+    """Wind strength, 0 calm .. 1 gale (rain slant, snow drift, swaying plants)."""
+
+    kind: Literal["wind"] = "wind"
+    strength: float = Field(ge=0.0, le=1.0)
+
+
+class PropEdit(_Event):
+    """A world edit on a prop or landmark kind: add `count` near a place, remove, or move one."""
+
+    kind: Literal["prop_edit"] = "prop_edit"
+    op: Literal["spawn", "remove", "move"]
+    prop: str
+    count: int = Field(1, ge=1, le=100)
+    near: str | Point | None = None
+
+    @field_validator("prop")
+    @classmethod
+    def _known_prop(cls, v: str) -> str:
+        if v not in PROP_KINDS:
+            raise ValueError(f"unknown prop {v!r}; use one of {', '.join(PROP_KINDS)}")
+        return v
+
+
 class CameraMode(_Event):
     kind: Literal["camera_mode"] = "camera_mode"
     mode: Literal["first", "third", "directed", "free"]
@@ -162,12 +186,12 @@ class CameraMode(_Event):
 PlayerEvent = InputEvent | ModeEvent
 DirectedEvent = (
     TimeOfDay | WeatherEvent | Spawn | Remove | MoveTo | Follow | Flee | Attack | Emote | Say
-    | CameraShot | CameraMode
+    | CameraShot | CameraMode | Wind | PropEdit
 )  # fmt: skip
 Event = Annotated[PlayerEvent | DirectedEvent, Field(discriminator="kind")]
 EVENT_KINDS: tuple[str, ...] = (
     "input", "mode", "time_of_day", "weather", "spawn", "remove", "move_to", "follow", "flee",
-    "attack", "emote", "say", "camera_shot", "camera_mode",
+    "attack", "emote", "say", "camera_shot", "camera_mode", "wind", "prop_edit",
 )  # fmt: skip
 
 _ADAPTER: TypeAdapter = TypeAdapter(Event)

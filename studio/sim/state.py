@@ -25,10 +25,10 @@ from studio.spec import CREATURE_KINDS
 BEHAVIOURS: tuple[str, ...] = ("idle", "wander", "flee", "follow", "patrol", "circle")
 """Spec behaviours, by index in `Entities.behaviour`."""
 
-MODES: tuple[str, ...] = ("behave", "flee", "fight", "dead", "move_to", "follow")
+MODES: tuple[str, ...] = ("behave", "flee", "fight", "dead", "move_to", "follow", "landed")
 """What an entity is doing now, by index in `Entities.mode`: "behave" runs its spec behaviour;
 the others come from being attacked or from directed events."""
-M_BEHAVE, M_FLEE, M_FIGHT, M_DEAD, M_MOVE_TO, M_FOLLOW = range(len(MODES))
+M_BEHAVE, M_FLEE, M_FIGHT, M_DEAD, M_MOVE_TO, M_FOLLOW, M_LANDED = range(len(MODES))
 
 EMOTES: tuple[str, ...] = ("none", "wave", "nod", "bow", "dance", "jump", "look", "sit", "hurt")
 
@@ -207,7 +207,7 @@ class Edit:
     """One record of the world's edit log: what changed, where, at which tick."""
 
     tick: int
-    kind: Literal["break", "topple", "debris", "spawn", "remove"]
+    kind: Literal["break", "topple", "debris", "spawn", "remove", "move", "fail"]
     target: str
     data: tuple[float, ...] = ()
 
@@ -223,6 +223,7 @@ class SimState:
     seed: int = 0
     hour: float = 10.0
     weather: str = "clear"
+    wind: float = 0.3
     player: Player = field(default_factory=Player)
     entities: Entities = field(default_factory=Entities.empty)
     next_id: int = 0
@@ -251,6 +252,7 @@ class SimState:
             "seed": self.seed,
             "hour": self.hour,
             "weather": self.weather,
+            "wind": self.wind,
             "player": dataclasses.asdict(self.player),
             "labels": list(self.entities.labels),
             "next_id": self.next_id,
@@ -305,6 +307,7 @@ class SimState:
             return SimState(
                 **{k: head[k] for k in ("tick", "seed", "hour", "weather", "next_id",
                                         "subtitle", "subtitle_until", "camera_mode")},
+                wind=float(head.get("wind", 0.3)),
                 player=player,
                 entities=ents,
                 debris=deb,

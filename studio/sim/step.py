@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from studio import navigation
 from studio.events import (
     Attack,
     CameraMode,
@@ -26,11 +27,13 @@ from studio.events import (
     InputEvent,
     ModeEvent,
     MoveTo,
+    PropEdit,
     Remove,
     Say,
     Spawn,
     TimeOfDay,
     WeatherEvent,
+    Wind,
 )
 from studio.sim.creatures import FIGHTER, FLIGHT_HEIGHT, FLYER, heading_to, update_creatures
 from studio.sim.player import (
@@ -159,7 +162,9 @@ def step(world: SimWorld | WorldView, state: SimState, events: Sequence[Event] =
     if "q" in presses:
         _interact(w, s)
     move_player(w, p, frozenset(presses), s.props)
+    navigation.steer_moves(w, s)
     update_creatures(w, s)
+    navigation.hold_landed(w, s)
     _update_debris(w, s)
     _update_toppling(w, s)
     if s.camera_shot is not None and s.tick >= s.camera_shot[3]:
@@ -203,6 +208,12 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
         s.hour = ev.hour
     elif isinstance(ev, WeatherEvent):
         s.weather = ev.weather
+    elif isinstance(ev, Wind):
+        s.wind = ev.strength
+    elif isinstance(ev, PropEdit):
+        where = _place(w, s, ev.near) if ev.near is not None else None
+        data = () if where is None else tuple(float(v) for v in where)
+        s.edits += (Edit(s.tick, ev.op, f"prop:{ev.prop}", data),)
     elif isinstance(ev, Spawn):
         _spawn(w, s, ev)
     elif isinstance(ev, Remove):
@@ -232,7 +243,7 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
         s.camera_mode = "directed"
     elif isinstance(ev, CameraMode):
         s.camera_mode = ev.mode
-        if ev.mode != "directed":
+        if ev.mode in ("first", "third"):
             p.view = ev.mode
             s.camera_shot = None
 
@@ -312,6 +323,7 @@ def _direct_mode(w: WorldView, s: SimState, ev: MoveTo | Follow | Flee | Attack)
             return
         e.goal[rows] = goal
         e.mode[rows] = M_MOVE_TO
+        navigation.start_move(w, s, rows, goal, ev.to)
     elif isinstance(ev, Follow):
         e.mode[rows] = M_FOLLOW
     elif isinstance(ev, Flee):

@@ -45,7 +45,7 @@ def score(rows: list[dict]) -> dict[str, float | list]:
     intent_ok = slots_ok = slots_total = exact = 0
     misses = []
     for row in rows:
-        got = [a.model_dump(mode="json") for a in parse(row["command"], embeddings="off").actions]
+        got = [a.model_dump(mode="json") for a in parse(row["command"], embeddings_mode="off").actions]
         want = row["events"]
         same_intents = [_intent(e) for e in got] == [_intent(e) for e in want]
         intent_ok += same_intents
@@ -76,8 +76,8 @@ def test_the_set_is_large_and_varied() -> None:
     rows = _rows()
     assert len(rows) >= 150
     kinds = {_intent(e) for r in rows for e in r["events"]}
-    for needed in ("time_of_day", "weather", "wind", "spawn", "world_edit:spawn",
-                   "world_edit:remove", "world_edit:move", "remove", "move_to", "follow", "flee",
+    for needed in ("time_of_day", "weather", "wind", "spawn", "prop_edit:spawn",
+                   "prop_edit:remove", "prop_edit:move", "remove", "move_to", "follow", "flee",
                    "attack", "emote", "say", "camera_shot", "camera_mode", "playback:pause",
                    "playback:resume", "playback:rewind", "playback:back_to", "playback:branch",
                    "playback:speed"):  # fmt: skip
@@ -102,6 +102,6 @@ def test_intent_and_slot_accuracy_meet_the_targets(capsys: pytest.CaptureFixture
 def test_nonsense_is_never_an_action() -> None:
     for row in _rows():
         if not row["events"]:
-            d = parse(row["command"], embeddings="off")
+            d = parse(row["command"], embeddings_mode="off")
             assert d.actions == [] and d.understood == "not understood" and d.confidence == 0
             assert d.alternatives, "suggestions are offered"
