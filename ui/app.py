@@ -149,7 +149,7 @@ VIEWPORT = (STATIC / "viewport.html").read_text
 def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
     """The studio's Gradio UI: new-world panel and library around the live viewport."""
 
-    def create(prompt: str, image: str | None, seed: str | None) -> tuple[str, str, str]:
+    def create(prompt: str, image: str | None, seed: str | int | None) -> tuple[str, str, str]:
         from pipelines.text import PromptError, describe_understood
         from studio.storage import ProjectFileError
         from ui.worlds import create_world
@@ -161,7 +161,7 @@ def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
             )
         if not (prompt or "").strip():
             raise gr.Error("describe the world first, e.g. 'a misty pine forest by a lake'")
-        text = (seed or "").strip()
+        text = "" if seed is None else str(seed).strip()
         if text and not (text.isdigit() and int(text) < 2**63):
             raise gr.Error(f"seed {text!r} must be a whole number >= 0, or empty for a random one")
         s = int(text) if text else None
@@ -176,9 +176,12 @@ def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
     with gr.Blocks(title="Tidepool studio") as blocks:
         with gr.Row(elem_id="tp-shell", equal_height=False):
             with gr.Column(scale=1, min_width=300, elem_id="tp-side"):
-                gr.HTML('<div class="tp-brand"><span class="tp-logo"></span>Tidepool</div>')
+                gr.HTML(
+                    '<div class="tp-brand"><span class="tp-logo"></span>Tidepool</div>',
+                    js_on_load=None,
+                )
                 with gr.Group(elem_id="tp-new"):
-                    gr.HTML('<h3 class="tp-h">New world</h3>')
+                    gr.HTML('<h3 class="tp-h">New world</h3>', js_on_load=None)
                     prompt = gr.Textbox(
                         label="Describe a world",
                         placeholder="a misty pine forest by a lake at dawn",
@@ -195,8 +198,8 @@ def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
                     gr.Examples(EXAMPLES, inputs=[prompt], label="Try")
                     go = gr.Button("Create world", variant="primary", elem_id="tp-create")
                     understood = gr.Markdown(elem_id="tp-understood-md", visible=False)
-                gr.HTML('<h3 class="tp-h">Library</h3>')
-                cards = gr.HTML(world_cards(library), elem_id="tp-library")
+                gr.HTML('<h3 class="tp-h">Library</h3>', js_on_load=None)
+                cards = gr.HTML(world_cards(library), elem_id="tp-library", js_on_load=None)
                 refresh = gr.Button("Refresh library", size="sm", variant="secondary")
             with gr.Column(scale=4, elem_id="tp-main"):
                 gr.HTML(VIEWPORT(), elem_id="tp-studio", js_on_load=None)
@@ -210,6 +213,7 @@ def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
             js="(name, u) => { window.tidepool && window.tidepool.open(name, u); }",
         )
         refresh.click(lambda: world_cards(library), None, cards)
+        blocks.load(lambda: world_cards(library), None, cards)
     return blocks
 
 

@@ -9,6 +9,7 @@ BENCH_MODULES = [
     "studio.world_bench",
     "studio.render.bench",
     "studio.assets.bench",
+    "ui.studio_bench",
     "studio.sim_bench",
     "pipelines.bench",
 ]

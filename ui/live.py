@@ -52,6 +52,8 @@ MAX_INBOX = 512
 """Queued messages per session; a client that floods beyond this is dropped."""
 MAX_BAD_MESSAGES = 20
 """Invalid messages tolerated per connection (each is answered with an error)."""
+MAX_CATCH_UP = 15
+"""Ticks stepped at once when rendering made the loop late (beyond this, time slows down)."""
 STATUS_EVERY_S = 0.25
 PERSIST_EVERY_S = 1.0
 
@@ -200,13 +202,13 @@ class LiveSession:
 
     def _open(self) -> None:
         from pipelines.text import describe_understood
+        from studio.backdrop import open_world
         from studio.session import Session
         from studio.storage import ProjectFile
-        from studio.world import World
 
         store = ProjectFile.open(self.path)
         self.understood = describe_understood(store.spec)
-        self.world = World(store.spec)
+        self.world = open_world(store)
         saved = store.meta(f"live:{self.sid}")
         self.session = Session(store, world=self.world)
         s = self.session
@@ -269,7 +271,7 @@ class LiveSession:
             now = time.monotonic()
             early = self.pending.any and self.playing and next_tick - now < 1.0 / TICK_HZ
             if self.playing and (now >= next_tick or early):
-                due = 1 if early else min(int((now - next_tick) * TICK_HZ) + 1, 5)
+                due = 1 if early else min(int((now - next_tick) * TICK_HZ) + 1, MAX_CATCH_UP)
                 self._step(due)
                 next_tick = max(next_tick + due / TICK_HZ, now - 1.0 / TICK_HZ)
             elif self.pending.any and not self.playing:
