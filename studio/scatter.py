@@ -212,8 +212,9 @@ class Scatter:
         return np.array([xs[int(np.argmax(wet))] - 45.0 if wet.any() else 0.0, 0.0])
 
     def water_view(self, origin: np.ndarray, angles: np.ndarray) -> np.ndarray:
-        """(A,) fraction of water among ground points 8-70 m away within ±20° of each angle
-        (radians; 0 looks along -Z, positive towards +X) seen from `origin` (3,)."""
+        """(A,) fraction of ground points 8-70 m away within ±20° of each angle (radians; 0
+        looks along -Z, positive towards +X) that are water visible from eye height above
+        `origin` (3,)."""
         if not self.terrain.has_water:
             return np.zeros(len(angles))
         off = np.radians([-20.0, -10.0, 0.0, 10.0, 20.0])
@@ -221,8 +222,14 @@ class Scatter:
         a = angles[:, None, None] + off[None, :, None]
         x = origin[0] + r[None, None, :] * np.sin(a)
         z = origin[2] - r[None, None, :] * np.cos(a)
-        wet = self.terrain.height(x, z) < self.terrain.water_level
-        return wet.reshape(len(angles), -1).mean(axis=1)
+        x, z = np.broadcast_arrays(x, z)
+        x, z = x.ravel(), z.ravel()
+        wl = self.terrain.water_level
+        wet = self.terrain.height(x, z) < wl
+        eye = np.asarray(origin, float) + np.array([0.0, 1.7, 0.0])
+        seen = np.zeros(len(x), bool)
+        seen[wet] = self._visible_from(eye, x[wet], np.full(int(wet.sum()), wl + 0.2), z[wet]) > 0
+        return seen.reshape(len(angles), -1).mean(axis=1)
 
     def _find_spawn(self) -> SpawnPoint:
         g = np.arange(-80.0, 80.1, 4.0)
@@ -246,6 +253,16 @@ class Scatter:
         score = np.where(ok, score, -np.inf)
         if not np.isfinite(score).any():  # a world of cliffs or water: stand on the highest point
             score = self.terrain.height(x, z)
+        elif self.terrain.has_water:  # of the best spots, prefer one that sees the water
+            top = np.argsort(-score)[:40]
+            top = top[np.isfinite(score[top])]
+            a = np.radians(np.arange(0.0, 360.0, 30.0))
+            h = self.terrain.height(x[top], z[top])
+            sees = [
+                self.water_view(np.array([x[i], h[k], z[i]]), a).max() for k, i in enumerate(top)
+            ]
+            score = score.copy()
+            score[top] += 3.0 * (np.array(sees) > 0.04)
         i = int(np.argmax(score))
         p = np.array([x[i], float(self.terrain.height(x[i : i + 1], z[i : i + 1])[0]), z[i]])
         return SpawnPoint(p, 0.0, p + np.array([0.0, 1.7, -30.0]))

@@ -178,7 +178,7 @@ class TerrainField:
         if not self.spec.terrain.rivers:
             return np.zeros(np.shape(x))
         c = np.abs(self._river_value(x, z) - self._river_offset)
-        return smoothstep(0.022, 0.008, c)
+        return smoothstep(0.036, 0.016, c)
 
     def height(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Ground height (float64, metres) at world (x, z); any matching array shapes."""
@@ -197,10 +197,10 @@ class TerrainField:
         t = self.spec.terrain
         if t.rivers:
             c = np.abs(self._river_value(x, z) - self._river_offset)
-            valley = smoothstep(0.09, 0.02, c)
+            valley = smoothstep(0.12, 0.035, c)
             bank = self.water_level + LAND_LIFT + 0.3
             h = h + (np.minimum(h, bank + 0.15 * (h - bank)) - h) * valley
-            bed = smoothstep(0.020, 0.006, c)
+            bed = smoothstep(0.034, 0.012, c)
             h = h + (self.water_level - 1.6 - h) * bed
         if t.lakes:
             lake = smoothstep(0.32, 0.58, _sample(self._lake, x, z))

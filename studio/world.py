@@ -51,7 +51,7 @@ LOD_DISTANCE = (36.0, 80.0, 160.0, 300.0)
 """Camera-to-chunk distances (metres) beyond which the next coarser LOD is used."""
 VIEW_DISTANCE = 520.0
 """How far (metres) chunks are drawn; fog takes over near the end."""
-SURFEL_SIGMA = 0.62
+SURFEL_SIGMA = 0.66
 """Terrain surfel standard deviation as a fraction of the grid spacing (overlap, no holes)."""
 SHADOW_STEP = 4.0
 """Metres between heightfield-shadow samples (interpolated in between)."""

@@ -104,3 +104,31 @@ def test_water_only_where_the_spec_asks_for_it():
     s = wet.spawn_point()
     assert not wet.is_water(s.position[0], s.position[2])
     assert wet.normal_at(s.position[0], s.position[2])[1] > 0.9
+
+
+def test_slope_surfels_cover_the_same_plan_area_as_flat_ones():
+    # On steep ground each surfel's footprint, seen from above, stays the grid's isotropic
+    # sigma (stretched along the slope), so hills show neither stripes nor holes.
+    from studio.transforms import quat_to_matrix
+    from studio.world import SURFEL_SIGMA
+
+    w = World(
+        WorldSpec(
+            seed=2, biomes=[BiomeWeight(biome="alpine")], terrain=Terrain(height_scale=120.0)
+        ),
+        background=False,
+    )
+    lod = 1
+    t = w.chunk(3, -2).terrain[lod]
+    g = t.gaussians
+    steep = (t.normals[:, 1] < 0.8) & (t.normals[:, 1] > 0.3)  # below 0.25 the stretch is capped
+    assert steep.mean() > 0.05
+    R = quat_to_matrix(g.quats[steep])
+    S = g.scales[steep].astype(np.float64)
+    cov = np.einsum("nij,nj,nkj->nik", R, S**2, R)
+    plan = cov[:, [0, 2]][:, :, [0, 2]]
+    sig2 = (SURFEL_SIGMA * LOD_SPACING[lod]) ** 2
+    np.testing.assert_allclose(
+        plan, np.broadcast_to(np.eye(2) * sig2, plan.shape), atol=0.02 * sig2
+    )
+    w.close()

@@ -127,3 +127,81 @@ def test_weather_changes_light_not_geometry(world):
     world.set_weather(WeatherSpec(kind="storm"))
     assert world.lighting.overcast > 0.9
     world.set_weather(WeatherSpec())
+
+
+def _first_ground_hits(world: World, cam: Camera, nx: int = 48, ny: int = 20) -> np.ndarray:
+    """(M, 3) where rays through a grid of pixels in the lower half first meet the heightfield
+    (marched independently of the renderer; props ignored)."""
+    K = cam.K()
+    u, v = np.meshgrid(
+        np.linspace(0, cam.width - 1, nx), np.linspace(cam.height / 2, cam.height - 1, ny)
+    )
+    d_cam = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+    d = (d_cam / np.linalg.norm(d_cam, axis=-1, keepdims=True)).reshape(-1, 3)
+    d = d @ cam.T_world_camera[:3, :3].T
+    t = np.arange(0.5, 200.0, 0.5)
+    p = cam.position[None, None] + d[:, None] * t[None, :, None]  # (R, T, 3)
+    below = p[..., 1] < world.height_at(p[..., 0], p[..., 2])
+    hit = below.any(axis=1)
+    first = np.argmax(below, axis=1)
+    return p[np.flatnonzero(hit), first[hit]]
+
+
+def test_river_is_in_the_spawn_view():
+    spec = WorldSpec(
+        seed=7,
+        biomes=[BiomeWeight(biome="conifer_forest")],
+        terrain=Terrain(rivers=True, height_scale=25.0),
+        landmarks=[LandmarkSpec(kind="tower", placement="on_hill")],
+    )
+    w = World(spec, background=False)
+    hits = _first_ground_hits(w, w.spawn_camera(width=320, height=180))
+    assert w.is_water(hits[:, 0], hits[:, 2]).mean() > 0.02
+    w.close()
+
+
+def test_ocean_world_spawns_on_dry_land_facing_the_sea():
+    spec = WorldSpec(
+        seed=7, biomes=[BiomeWeight(biome="beach")], terrain=Terrain(ocean=True, water_level=0.0)
+    )
+    w = World(spec, background=False)
+    s = w.spawn_point()
+    assert not w.is_water(s.position[0], s.position[2])
+    hits = _first_ground_hits(w, w.spawn_camera(width=320, height=180))
+    assert w.is_water(hits[:, 0], hits[:, 2]).mean() > 0.1
+    w.close()
+
+
+def test_herd_of_n_is_n_animals_together_in_view():
+    spec = WorldSpec(
+        seed=5,
+        biomes=[BiomeWeight(biome="meadow")],
+        terrain=Terrain(rivers=True),
+        characters=[CharacterSpec(kind="deer", count=7), CharacterSpec(kind="dragon", count=1)],
+    )
+    w = World(spec, background=False)
+    deer = [c for c in w.creature_spawns() if c.kind == "deer"]
+    assert len(deer) == 7
+    pos = np.array([c.position for c in deer])
+    spread = np.hypot(*(pos[:, [0, 2]] - pos[:, [0, 2]].mean(axis=0)).T)
+    assert spread.max() < 10.0  # a group, not scattered over the map
+    gaps = np.hypot(*(pos[:, None, [0, 2]] - pos[None, :, [0, 2]]).transpose(2, 0, 1))
+    assert gaps[~np.eye(7, dtype=bool)].min() > 1.2  # apart, not stacked in one spot
+    assert not w.is_water(pos[:, 0], pos[:, 2]).any()
+    cam = w.spawn_camera(width=320, height=180)
+    (dragon,) = [c for c in w.creature_spawns() if c.kind == "dragon"]
+    uv, z = cam.project(np.vstack([pos + np.array([0.0, 0.8, 0.0]), dragon.position]))
+    inside = (z > 0) & (uv[:, 0] >= 0) & (uv[:, 0] < 320) & (uv[:, 1] >= 0) & (uv[:, 1] < 180)
+    assert inside[:-1].mean() >= 0.7 and inside[-1]  # the herd and the flyer are on screen
+    assert dragon.position[1] - w.height_at(dragon.position[0], dragon.position[2]) > 8.0
+    w.close()
+
+
+def test_near_props_drawn_denser_and_sharper_than_far_ones(world):
+    # The same asset seen from 6 m and from 60 m: near, more and narrower surfels.
+    props = [p for cx in range(-2, 2) for cz in range(-2, 2) for p in world.props_in_chunk(cx, cz)]
+    tree = next(p for p in props if p.kind == "conifer")
+    near = world._plods.surfels(tree.kind, tree.variant_seed, 0).gaussians
+    far = world._plods.surfels(tree.kind, tree.variant_seed, 2).gaussians
+    assert len(near) > 5 * len(far)
+    assert np.median(near.scales[:, :2]) < 0.5 * np.median(far.scales[:, :2])
