@@ -1081,3 +1081,111 @@ def _not_understood(
         else:
             alts.append(Reading([], f"try: {sug}", 0.0))
     return Direction([], NOT_UNDERSTOOD, 0.0, alts[:3], message, intents or [], via)
+
+
+# --- applying a command to a session ------------------------------------------------------------
+
+_MARKER_WORDS = {
+    "move_to": {"walk", "go", "land", "fly", "arrive", "reach", "move", "get", "come", "run"},
+    "spawn": {"appear", "spawn", "add", "arrive", "show"}, "remove": {"remove", "disappear", "vanish"},
+    "attack": {"attack", "fight", "bite", "charge"}, "flee": {"flee", "run", "escape", "scatter"},
+    "follow": {"follow", "chase"}, "say": {"say", "speak", "shout", "talk"},
+    "emote": {"wave", "dance", "jump", "sit", "bow", "nod", "look"},
+    "time_of_day": {"night", "day", "dark", "sunset", "sunrise", "dawn", "dusk", "time"},
+    "weather": {"rain", "storm", "snow", "fog", "clear", "weather", "cloud"},
+    "camera_shot": {"shot", "orbit", "camera", "cut"}, "prop_edit": {"add", "remove", "move"},
+}  # fmt: skip
+
+
+def _event_words(ev: Any, labels: dict[str, str]) -> set[str]:
+    words = set(_MARKER_WORDS.get(ev.kind, set()))
+    for f in ("target", "to", "victim", "source", "leader", "creature", "prop", "weather", "text",
+              "emote", "shot"):  # fmt: skip
+        v = getattr(ev, f, None)
+        if isinstance(v, str):
+            v = labels.get(v, v)
+            words |= {_norm(w) for w in re.findall(r"[a-z]+", v.lower())}
+    return words
+
+
+def find_marker(session: Any, marker: str) -> int | None:
+    """The tick a phrase like "when the dragon landed" names on the session's branch: the
+    directed event whose words best match (for a move, the tick it arrived), or None."""
+    from studio.sim import step
+    from studio.sim.state import M_MOVE_TO
+
+    want = {_norm(_correct(w)) for w in re.findall(r"[a-z]+", marker.lower())} - L.FILLER
+    if not want:
+        return None
+    tl, b = session.timeline, session.branch
+    e = session.state.entities
+    labels = {
+        f"#{int(i)}": lab or CREATURE_KINDS[int(k)]
+        for i, k, lab in zip(e.id, e.kind, e.labels, strict=True)
+    }
+    best: tuple[int, int, Any] | None = None
+    for tick in range(0, b.head_tick + 1):
+        for ev in tl.events_at(b, tick):
+            if ev.kind in ("input", "mode"):
+                continue
+            score = len(want & _event_words(ev, labels))
+            if score and (best is None or score >= best[0]):
+                best = (score, tick, ev)
+    if best is None:
+        return None
+    _, tick, ev = best
+    if ev.kind != "move_to" or not ev.target.startswith("#"):
+        return tick
+    ident = int(ev.target[1:])
+    s = tl.seek(b, tick)
+    while s.tick < b.head_tick:  # when it got there
+        s = step(tl.world, s, tl.events_at(b, s.tick))
+        row = np.flatnonzero(s.entities.id == ident)
+        if len(row) and s.entities.mode[row[0]] != M_MOVE_TO:
+            return s.tick
+    return tick
+
+
+def direct(
+    session: Any, command: str, *, embeddings_mode: EmbeddingsMode = "auto"
+) -> dict[str, Any]:
+    """Parse `command` against the session's world and state and carry it out at the current
+    tick: simulation events are recorded on the branch (forking when inside its history),
+    playback controls pause, rewind, seek or branch. Returns the parse plus what happened."""
+    d = parse(command, world=session.world, state=session.state, embeddings_mode=embeddings_mode)
+    out = d.to_json()
+    done: list[str] = []
+    applied: list[dict[str, Any]] = []
+    pending: list[Any] = []
+
+    def flush() -> None:
+        if pending:
+            applied.extend(e.model_dump(mode="json") for e in session.apply(list(pending)))
+            pending.clear()
+
+    for a in d.actions:
+        if not isinstance(a, Playback):
+            pending.append(a)
+            continue
+        flush()
+        if a.action == "pause":
+            session.pause()
+        elif a.action == "resume":
+            session.resume()
+        elif a.action == "rewind":
+            session.rewind(min(float(a.seconds or 0.0), session.seconds))
+        elif a.action == "back_to":
+            tick = find_marker(session, a.marker or "")
+            if tick is None:
+                out["message"] = f"no moment matches {a.marker!r} on branch {session.branch.name!r}"
+                break
+            session.seek(tick)
+        elif a.action == "branch":
+            session.fork(session.timeline.unique_name(session.branch.name))
+        elif a.action == "speed":
+            session.store.set_meta("playback_rate", f"{a.rate:g}")
+        done.append(a.action)
+    flush()
+    out.update(applied=applied, playback=done, branch=session.branch.name, tick=session.tick,
+               seconds=round(session.seconds, 4))  # fmt: skip
+    return out

@@ -25,7 +25,6 @@ from studio.camera import Camera
 from studio.conventions import TICK_HZ, seconds_to_tick
 from studio.events import Event
 from studio.sim import EYE_HEIGHT, SimState, step
-from studio.sim.player import view_vectors
 from studio.spec import WorldSpec
 from studio.storage import MAIN_BRANCH, TAKE_FIELDS, ProjectFile, TakeRow
 from studio.timeline import Branch, Timeline, TimelineError
@@ -56,10 +55,10 @@ class Session:
         branch: str | None = None,
         snapshot_every: int = 30,
     ) -> None:
-        from studio.world import World
+        from studio.backdrop import open_world
 
         self.store = store
-        self.world = world if world is not None else World(store.spec, background=False)
+        self.world = world if world is not None else open_world(store, background=False)
         self.timeline = Timeline(self.world, store, snapshot_every=snapshot_every)
         name = branch or store.meta("current_branch") or MAIN_BRANCH
         self.branch = self.timeline.by_name(name)
@@ -227,42 +226,17 @@ class Session:
         return cam
 
     def _shot_camera(self, s: SimState, width: int, height: int) -> Camera:
-        shot, target, t0, t1 = s.camera_shot  # type: ignore[misc]
-        u = (s.tick - t0) / max(1, t1 - t0)
-        p = s.player
-        focus = np.array([p.x, p.y + 1.2, p.z])
-        from studio.sim.step import _select
+        """The directed shot's rig (studio.rigs) over its subject at this tick."""
+        from studio.rigs import shot_camera, subject_of
 
-        rows = np.flatnonzero(_select(s, target)) if target != "player" else []
-        if len(rows):
-            focus = s.entities.pos[rows[0]] + np.array([0.0, 1.0, 0.0])
-        (fx, fz), (rx, rz) = view_vectors(p.yaw)
-        back = -np.array([fx, 0.0, fz])
-        if shot == "orbit":
-            a = 2 * math.pi * u
-            pos = focus + 8.0 * np.array([math.cos(a), 0.3, math.sin(a)])
-        elif shot in ("dolly_in", "dolly_out"):
-            d = 12.0 - 8.0 * u if shot == "dolly_in" else 4.0 + 8.0 * u
-            pos = focus + d * back + np.array([0.0, 1.0, 0.0])
-        elif shot == "crane_up":
-            pos = focus + 8.0 * back + np.array([0.0, 1.0 + 9.0 * u, 0.0])
-        elif shot == "pan":
-            a = math.radians(-30.0 + 60.0 * u)
-            pos = focus + 10.0 * back
-            focus = pos + 10.0 * np.array([-math.sin(math.radians(p.yaw) + a), -0.1,
-                                           -math.cos(math.radians(p.yaw) + a)])  # fmt: skip
-        elif shot == "tracking":
-            pos = focus + 5.0 * np.array([rx, 0.0, rz]) + np.array([0.0, 0.5, 0.0])
-        elif shot == "wide":
-            pos = focus + 25.0 * back + np.array([0.0, 10.0, 0.0])
-        else:  # close_up
-            pos = focus + 1.8 * back + np.array([0.0, 0.2, 0.0])
-        ground = float(self.timeline.world.height_at(pos[0], pos[2]))
-        pos[1] = max(pos[1], ground + 0.3)
-        cam = Camera(pos, vfov=VFOV, width=width, height=height)
-        if np.linalg.norm(focus - pos) > 1e-6:
-            cam.look_at(focus)
-        return cam
+        shot, target, t0, t1 = s.camera_shot  # type: ignore[misc]
+        subject = subject_of(s, target) or subject_of(s, "player")
+        w = self.timeline.world
+        return shot_camera(
+            shot, subject, (s.tick - t0) / max(1, t1 - t0), azimuth0=s.player.yaw + 180.0,
+            height_at=lambda x, z: float(w.height_at(x, z)), colliders=w.colliders,
+            width=width, height=height, vfov=VFOV,
+        )  # fmt: skip
 
     # --- closing ----------------------------------------------------------------------
 

@@ -251,7 +251,36 @@ def direct(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Apply one directing command to a session."""
-    not_implemented("directing commands (issue: Directing mode)")
+    from pipelines.directing import direct as direct_command
+    from studio.conventions import seconds_to_tick
+    from studio.session import Session
+    from studio.storage import ProjectFileError
+    from studio.timeline import TimelineError
+
+    if at is not None and not (math.isfinite(at) and at >= 0):
+        fail(f"--at {at} must be a time in seconds from the start of the branch, e.g. --at 2.5.")
+    try:
+        with Session.open(file) as session:
+            if at is not None:
+                tick = seconds_to_tick(at)
+                if tick > session.branch.head_tick:
+                    session.seek(session.branch.head_tick)
+                    session.advance(tick - session.tick)
+                else:
+                    session.seek(tick)
+            result = direct_command(session, command)
+    except (ProjectFileError, TimelineError, OSError) as e:
+        fail(str(e))
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"understood: {result['understood']}")
+        if result.get("message"):
+            typer.echo(result["message"], err=True)
+        for alt in result["alternatives"]:
+            typer.echo(f"  or: {alt['understood']}", err=True)
+    if not result["events"]:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -260,7 +289,21 @@ def parse(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Show the structured events a directing command becomes."""
-    not_implemented("directing commands (issue: Directing mode)")
+    from pipelines.directing import parse as parse_command
+
+    result = parse_command(command)
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        typer.echo(f"understood: {result.understood} (confidence {result.confidence:.2f})")
+        for a in result.actions:
+            typer.echo(f"  {json.dumps(a.model_dump(mode='json'))}")
+        if result.message:
+            typer.echo(result.message, err=True)
+        for alt in result.alternatives:
+            typer.echo(f"  or: {alt.understood}", err=True)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
