@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from studio.render.common import ALPHA_MAX, ALPHA_MIN, EPS2D, FOV_CLAMP, T_MIN, Frame, SplatInputs
 
@@ -357,25 +359,30 @@ def _scatter(order, base, tiles_of, n_tiles, counts):
 
 
 @njit(cache=True)
-def _schedule(offsets, n_workers):
-    """Deal tiles to workers, longest list first to the least loaded: (workers, tiles) table."""
+def _tile_order(offsets):
+    """Tiles (T,) int32 by decreasing expected cost (list length plus a fixed cost per tile for
+    writing it out): workers take them in this order, so the long ones start first."""
     n_tiles = offsets.shape[0] - 1
     cost = np.empty(n_tiles, np.int64)
     for t in range(n_tiles):
-        cost[t] = offsets[t + 1] - offsets[t] + 16  # a fixed cost per tile for writing it out
-    order = np.argsort(-cost)
-    load = np.zeros(n_workers, np.int64)
-    table = np.full((n_workers, n_tiles), -1, np.int32)
-    fill = np.zeros(n_workers, np.int64)
-    for t in order:
-        w = 0
-        for k in range(1, n_workers):
-            if load[k] < load[w]:
-                w = k
-        table[w, fill[w]] = t
-        fill[w] += 1
-        load[w] += cost[t]
-    return table, fill
+        cost[t] = offsets[t] - offsets[t + 1] - 16  # negated: argsort ascends
+    return np.argsort(cost, kind="mergesort").astype(np.int32)
+
+
+@intrinsic
+def _fetch_add(typingctx, arr, idx, val):
+    """arr[idx] += val atomically on an int64 array; returns the old value (work counters)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1):
+        return None
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "monotonic")
+
+    return sig, codegen
 
 
 _F0 = np.float32(0.0)
@@ -383,6 +390,7 @@ _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 _Q_MAX = np.float32(12.0)  # q beyond this has alpha < exp(-6) < ALPHA_MIN: clamp before exp
 _LANES = np.arange(TILE, dtype=np.float32)
+_GATHER = 64  # records copied ahead of blending (4 KiB: stays in L1)
 
 
 @njit(inline="always", fastmath=True)
@@ -404,8 +412,32 @@ def _exp_neg_half(q):
 
 
 @njit(fastmath=True, cache=True)
-def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live):
+def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live, buf):
     """Blend tile list entries e0..e1 into the tile's 16x16 accumulators, front to back.
+
+    The records are copied _GATHER at a time into buf (_GATHER, 16) first (see `_gather`).
+    """
+    for c0 in range(e0, e1, _GATHER):
+        c1 = min(c0 + _GATHER, e1)
+        _gather(rec, ids, c0, c1, buf)
+        if _blend_entries(buf, c1 - c0, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live):
+            break
+
+
+@njit(inline="always", fastmath=True)
+def _gather(rec, ids, c0, c1, buf):
+    """Copy the records of list entries c0..c1 into buf: independent loads the core overlaps,
+    where blending straight from rec waits on one cache miss per Gaussian."""
+    for e in range(c0, c1):
+        src = rec[ids[e]]
+        dst = buf[e - c0]
+        for f in range(_REC):
+            dst[f] = src[f]
+
+
+@njit(inline="always", fastmath=True)
+def _blend_entries(buf, n, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live):
+    """Blend the n records in buf (depth order); True once every pixel of the tile is done.
 
     A pixel's transmittance is stored negated once it is done; row_live (16,) counts each row's
     pixels still blending, so finished rows are skipped and a finished tile stops. Each Gaussian
@@ -415,8 +447,8 @@ def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, tran
     n_live = 0
     for v in range(TILE):
         n_live += row_live[v]
-    for e in range(e0, e1):
-        r = rec[ids[e]]
+    for e in range(n):
+        r = buf[e]
         x, y, a, b, c = r[_X], r[_Y], r[_A], r[_B], r[_C]
         level, op, z, hy, det = r[_L], r[_OP], r[_Z], r[_HY], r[_DET]
         cr, cg, cb = r[_R], r[_G], r[_BL]
@@ -458,22 +490,32 @@ def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, tran
             row_live[v - ty0] -= stops
             n_live -= stops
         if n_live == 0:
-            break
+            return True
+    return False
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, depth, alpha):
-    """Front-to-back blending of every tile; writes rgb (H, W, 3) uint8, depth and alpha (H, W)."""
-    n_workers = table.shape[0]
-    for w in prange(n_workers):
+def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb, depth, alpha):
+    """Front-to-back blending of every tile; writes rgb (H, W, 3) uint8, depth and alpha (H, W).
+
+    Each worker takes the next tile of `tiles` (costliest first) until none is left: dynamic
+    scheduling, so a worker whose core is busy with another process does not hold up the frame.
+    A tile's pixels do not depend on which worker blends it.
+    """
+    next_tile = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
         acc_r = np.empty(TILE * TILE, np.float32)
         acc_g = np.empty(TILE * TILE, np.float32)
         acc_b = np.empty(TILE * TILE, np.float32)
         acc_d = np.empty(TILE * TILE, np.float32)
         trans = np.empty(TILE * TILE, np.float32)
         row_live = np.empty(TILE, np.int64)
-        for j in range(fill[w]):
-            t = table[w, j]
+        buf = np.empty((_GATHER, _REC), np.float32)
+        while True:
+            j = _fetch_add(next_tile, 0, 1)
+            if j >= tiles.shape[0]:
+                break
+            t = tiles[j]
             tx0 = (t % tiles_x) * TILE
             ty0 = (t // tiles_x) * TILE
             tw = min(TILE, width - tx0)
@@ -489,7 +531,7 @@ def _blend(rec, offsets, ids, table, fill, tiles_x, width, height, bg, rgb, dept
                 for uu in range(tw):
                     trans[vv * TILE + uu] = 1.0
             _blend_tile(rec, ids, offsets[t], offsets[t + 1], tx0, ty0, th,
-                        acc_r, acc_g, acc_b, acc_d, trans, row_live)  # fmt: skip
+                        acc_r, acc_g, acc_b, acc_d, trans, row_live, buf)  # fmt: skip
             for vv in range(th):
                 for uu in range(tw):
                     p = vv * TILE + uu
@@ -539,12 +581,12 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
                                             tiles_y, W, H, n_workers)  # fmt: skip
     offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts)
-    table, fill = _schedule(offsets, n_workers)
+    tiles = _tile_order(offsets)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
     depth = np.empty((H, W), np.float32)
     alpha = np.empty((H, W), np.float32)
-    _blend(rec, offsets, ids, table, fill, tiles_x, W, H, inp.background, rgb, depth, alpha)
+    _blend(rec, offsets, ids, tiles, n_workers, tiles_x, W, H, inp.background, rgb, depth, alpha)
     t3 = time.perf_counter()
     if times is not None:
         times.project_ms = 1e3 * (t1 - t0)
