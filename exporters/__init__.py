@@ -19,8 +19,10 @@ from exporters.base import (
 from exporters.camera_path import export_chan, export_gltf_camera, export_json, export_usd_camera
 from exporters.scene import export_glb, export_usd
 from exporters.splats import export_gltf_splat, export_ply, export_splat, export_spz
+from exporters.video import export_mp4
 
 EXPORTERS: dict[str, Exporter] = {
+    "mp4": export_mp4,
     "json": export_json,
     "chan": export_chan,
     "gltf-camera": export_gltf_camera,
