@@ -12,6 +12,7 @@ BENCH_MODULES = [
     "ui.studio_bench",
     "studio.sim_bench",
     "pipelines.bench",
+    "pipelines.directing_bench",
 ]
 
 
