@@ -214,22 +214,27 @@ class Scatter:
     def water_view(self, origin: np.ndarray, angles: np.ndarray) -> np.ndarray:
         """(A,) fraction of ground points 8-70 m away within ±20° of each angle (radians; 0
         looks along -Z, positive towards +X) that are water visible from eye height above
-        `origin` (3,)."""
+        `origin` (3,); for origins (K, 3), a (K, A) array."""
+        o = np.asarray(origin, float)
+        single = o.ndim == 1
+        o = o.reshape(-1, 3)
         if not self.terrain.has_water:
-            return np.zeros(len(angles))
+            out = np.zeros((len(o), len(angles)))
+            return out[0] if single else out
         off = np.radians([-20.0, -10.0, 0.0, 10.0, 20.0])
         r = np.array([8.0, 15.0, 25.0, 40.0, 55.0, 70.0])
-        a = angles[:, None, None] + off[None, :, None]
-        x = origin[0] + r[None, None, :] * np.sin(a)
-        z = origin[2] - r[None, None, :] * np.cos(a)
-        x, z = np.broadcast_arrays(x, z)
-        x, z = x.ravel(), z.ravel()
+        a = angles[None, :, None, None] + off[None, None, :, None]  # (1, A, 5, 1)
+        shape = (len(o), len(angles), len(off), len(r))
+        x = np.broadcast_to(o[:, 0, None, None, None] + r * np.sin(a), shape).ravel()
+        z = np.broadcast_to(o[:, 2, None, None, None] - r * np.cos(a), shape).ravel()
+        eyes = np.repeat(o + np.array([0.0, 1.7, 0.0]), len(x) // len(o), axis=0)
         wl = self.terrain.water_level
         wet = self.terrain.height(x, z) < wl
-        eye = np.asarray(origin, float) + np.array([0.0, 1.7, 0.0])
         seen = np.zeros(len(x), bool)
-        seen[wet] = self._visible_from(eye, x[wet], np.full(int(wet.sum()), wl + 0.2), z[wet]) > 0
-        return seen.reshape(len(angles), -1).mean(axis=1)
+        k = int(wet.sum())
+        seen[wet] = self._visible_from(eyes[wet], x[wet], np.full(k, wl + 0.2), z[wet]) > 0
+        out = seen.reshape(len(o), len(angles), -1).mean(axis=2)
+        return out[0] if single else out
 
     def _find_spawn(self) -> SpawnPoint:
         g = np.arange(-80.0, 80.1, 4.0)
@@ -258,11 +263,9 @@ class Scatter:
             top = top[np.isfinite(score[top])]
             a = np.radians(np.arange(0.0, 360.0, 30.0))
             h = self.terrain.height(x[top], z[top])
-            sees = [
-                self.water_view(np.array([x[i], h[k], z[i]]), a).max() for k, i in enumerate(top)
-            ]
+            sees = self.water_view(np.stack([x[top], h, z[top]], axis=1), a).max(axis=1)
             score = score.copy()
-            score[top] += 3.0 * (np.array(sees) > 0.04)
+            score[top] += 3.0 * (sees > 0.04)
         i = int(np.argmax(score))
         p = np.array([x[i], float(self.terrain.height(x[i : i + 1], z[i : i + 1])[0]), z[i]])
         return SpawnPoint(p, 0.0, p + np.array([0.0, 1.7, -30.0]))
@@ -332,11 +335,13 @@ class Scatter:
     def _visible_from(
         self, eye: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
     ) -> np.ndarray:
-        """(N,) 1.0 where the segment from eye to each target clears the terrain."""
+        """(N,) 1.0 where the segment from eye ((3,) or (N, 3)) to each target clears the terrain."""
         t = np.linspace(0.1, 0.9, 12)[None, :]
-        px = eye[0] + (x[:, None] - eye[0]) * t
-        py = eye[1] + (y[:, None] - eye[1]) * t
-        pz = eye[2] + (z[:, None] - eye[2]) * t
+        e = np.asarray(eye, float).reshape(-1, 3)
+        ex, ey, ez = e[:, 0:1], e[:, 1:2], e[:, 2:3]
+        px = ex + (x[:, None] - ex) * t
+        py = ey + (y[:, None] - ey) * t
+        pz = ez + (z[:, None] - ez) * t
         return (self.terrain.height(px, pz) < py).all(axis=1).astype(float)
 
     def _face_landmark(self, spawn: SpawnPoint) -> SpawnPoint:

@@ -116,7 +116,12 @@ def composite(
     if c.dtype != np.float32 or c.max() > 1.0:
         c = c / 255.0
     dirs, ray_len = pixel_rays(camera, W, H)
-    sky = _sky_lowres(dirs, light, seed=seed, weather=weather)
+    # The sky only where splats leave it showing: rows below the last such row are skipped.
+    open_rows = np.flatnonzero((alpha < 0.998).any(axis=1))
+    sky = np.zeros((H, W, 3), np.float32)
+    if len(open_rows):
+        r1 = min(H, (int(open_rows[-1]) // 4 + 2) * 4)
+        sky[:r1] = _sky_lowres(dirs[:r1], light, seed=seed, weather=weather)
     dist = depth * ray_len
     # Height fog integrated along the ray: density falls off exponentially with height.
     hf = 22.0
