@@ -55,10 +55,10 @@ class Session:
         branch: str | None = None,
         snapshot_every: int = 30,
     ) -> None:
-        from studio.world import World
+        from studio.backdrop import open_world
 
         self.store = store
-        self.world = world if world is not None else World(store.spec, background=False)
+        self.world = world if world is not None else open_world(store, background=False)
         self.timeline = Timeline(self.world, store, snapshot_every=snapshot_every)
         name = branch or store.meta("current_branch") or MAIN_BRANCH
         self.branch = self.timeline.by_name(name)

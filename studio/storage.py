@@ -430,6 +430,29 @@ class ProjectFile:
         row = self._conn.execute("SELECT png FROM thumbnails WHERE id = 1").fetchone()
         return None if row is None else bytes(row[0])
 
+    @_sql_errors
+    def set_blob(self, name: str, data: bytes) -> None:
+        """Store named binary data beside the spec (e.g. an image backdrop or a splat capture).
+
+        The ``blobs`` table is created on first use, so files without one still open.
+        """
+        self._writable()
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS blobs (name TEXT PRIMARY KEY, data BLOB NOT NULL)"
+        )
+        self._conn.execute("INSERT OR REPLACE INTO blobs (name, data) VALUES (?, ?)", (name, data))
+
+    @_sql_errors
+    def blob(self, name: str) -> bytes | None:
+        """The blob stored under `name`, or None (also for files that have no blobs table)."""
+        has = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'blobs'"
+        ).fetchone()
+        if has is None:
+            return None
+        row = self._conn.execute("SELECT data FROM blobs WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
     # --- branches ---------------------------------------------------------------------
 
     @_sql_errors

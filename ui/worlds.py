@@ -71,19 +71,43 @@ def create_world(
     output: Path | None = None,
     library: Path,
     overwrite: bool = False,
+    image: Path | None = None,
+    capture: Path | None = None,
 ) -> CreatedWorld:
     """Prompt -> WorldSpec -> World -> first frame (thumbnail) -> a new .tidepool file.
 
+    With `image`, the photo's light, palette and regions shape the spec (what the prompt names
+    wins) and the photo pops up at spawn; with `capture` (.ply/.spz/.splat), the world is that
+    3DGS capture. Both are stored in the project file (studio.backdrop).
     `seconds` is the prompt-to-first-frame time the user waits for (file writing excluded).
-    Raises pipelines.text.PromptError for a bad prompt and ProjectFileError for a bad path.
+    Raises pipelines.text.PromptError for a bad prompt, pipelines.image.ImageError /
+    pipelines.splat_import.SplatImportError for bad inputs and ProjectFileError for a bad path.
     """
     from pipelines.text import text_to_spec
+    from studio.backdrop import save_backdrop, world_with_backdrop
 
     if seed is None:
         seed = secrets.randbelow(2**31)
     t0 = time.perf_counter()
-    spec = text_to_spec(prompt, seed)
-    world = World(spec)
+    backdrop = None
+    if capture is not None:
+        from pipelines.splat_import import capture_world_spec
+
+        spec, backdrop = capture_world_spec(capture, prompt=prompt, seed=seed)
+    elif image is not None:
+        from pipelines.image import analyse_image, image_backdrop, image_to_spec, load_image
+
+        photo = load_image(image)
+        analysis = analyse_image(photo, seed=seed)
+        spec = image_to_spec(analysis, prompt=prompt, seed=seed, name=photo.name)
+        plain = World(spec, background=False)
+        try:
+            backdrop = image_backdrop(plain, photo, analysis)
+        finally:
+            plain.close()
+    else:
+        spec = text_to_spec(prompt, seed)
+    world = world_with_backdrop(spec, backdrop)
     try:
         camera = world.spawn_camera(width=THUMBNAIL_SIZE[0], height=THUMBNAIL_SIZE[1])
         n_view = len(world.gaussians_in_view(camera))
@@ -91,11 +115,15 @@ def create_world(
         seconds = time.perf_counter() - t0
     finally:
         world.close()
-    path = output if output is not None else unused_path(library, slugify(prompt))
+    source = capture if capture is not None else image
+    stem = slugify(prompt) if prompt.strip() or source is None else slugify(source.stem)
+    path = output if output is not None else unused_path(library, stem)
     thumbnail = png_bytes(frame.rgb)
     project = ProjectFile.create(path, spec, overwrite=overwrite)
     try:
         project.set_thumbnail(thumbnail)
+        if backdrop is not None:
+            save_backdrop(project, backdrop)
     finally:
         project.close()
     log.info("created %s in %.2f s (%d Gaussians in view)", path, seconds, n_view)
