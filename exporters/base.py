@@ -114,6 +114,9 @@ def atomic_path(output: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp_path.chmod(0o666 & ~umask)  # mkstemp makes 0600; exports are ordinary files
         os.replace(tmp_path, output)
     finally:
         tmp_path.unlink(missing_ok=True)

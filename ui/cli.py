@@ -133,8 +133,20 @@ def studio(
 
 @app.command()
 def new(
-    prompt: Annotated[str, typer.Argument(help="What the world should be, in a sentence.")],
+    prompt: Annotated[str, typer.Argument(help="What the world should be, in a sentence.")] = "",
     image: Annotated[Path | None, typer.Option(help="An image to build the world from.")] = None,
+    from_splat: Annotated[
+        Path | None,
+        typer.Option("--from-splat", help="A 3DGS capture (.ply/.spz/.splat) to make the world."),
+    ] = None,
+    audio: Annotated[
+        Path | None, typer.Option(help="A spoken prompt (WAV), transcribed by a local Whisper.")
+    ] = None,
+    max_splats: Annotated[
+        int, typer.Option(help="--from-splat: splats kept (more are decimated).")
+    ] = 1_000_000,
+    up: Annotated[str, typer.Option(help="--from-splat: up axis auto|+y|-y|+z|-z.")] = "auto",
+    scale: Annotated[float, typer.Option(help="--from-splat: capture units to metres.")] = 1.0,
     seed: Annotated[int | None, typer.Option(help="World seed (random if omitted).")] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="The .tidepool file to write.")
@@ -148,8 +160,25 @@ def new(
     from ui.library import ensure_library
     from ui.worlds import create_world
 
-    if image is not None:
-        not_implemented("worlds from an image (issue: Worlds and commands from images and voice)")
+    from pipelines.image import ImageError
+    from pipelines.neural import NeuralUnavailable
+    from pipelines.splat_import import SplatImportError
+
+    if image is not None and from_splat is not None:
+        fail("--image and --from-splat each make a whole world; pass one of them.")
+    if up not in ("auto", "+y", "-y", "+z", "-z"):
+        fail(f"--up {up!r} is not one of auto, +y, -y, +z, -z.")
+    if audio is not None:
+        from pipelines.voice import VoiceError, transcribe_file
+
+        try:
+            heard = transcribe_file(audio)
+        except (VoiceError, NeuralUnavailable) as e:
+            fail(str(e))
+        typer.echo(f"heard: {heard!r}", err=True)
+        prompt = f"{prompt} {heard}".strip()
+    if not prompt.strip() and image is None and from_splat is None:
+        fail('describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.')
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
     if output is not None and output.suffix != ".tidepool":
@@ -158,8 +187,11 @@ def new(
         )
     try:
         library = ensure_library(default_library()) if output is None else output.parent
-        made = create_world(prompt, seed=seed, output=output, library=library, overwrite=force)
-    except (PromptError, ProjectFileError, OSError) as e:
+        made = create_world(
+            prompt, seed=seed, output=output, library=library, overwrite=force,
+            image=image, capture=from_splat, max_splats=max_splats, up=up, scale=scale,
+        )  # fmt: skip
+    except (PromptError, ProjectFileError, ImageError, SplatImportError, OSError) as e:
         fail(str(e))
     if as_json:
         emit_json(
@@ -180,6 +212,41 @@ def new(
         typer.echo(
             f"wrote {made.path} (seed {made.spec.seed}, first frame in {made.seconds:.2f} s)"
         )
+
+
+models_app = typer.Typer(help="Optional neural models: what is found on disk, and fetching one.")
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Show the local models found for each role (nothing is downloaded)."""
+    from pipelines.neural import discover
+
+    found = discover()
+    if as_json:
+        emit_json({"models": [m.as_dict() for m in found]})
+        return
+    if not found:
+        typer.echo("no local models found; the offline defaults are used (see: tidepool models pull)")
+    for m in found:
+        typer.echo(f"{m.role:10s} {m.name:40s} {m.path}")
+
+
+@models_app.command("pull")
+def models_pull(
+    name: Annotated[str, typer.Argument(help="A known model name, e.g. whisper-tiny.")],
+) -> None:
+    """Download a model into the Hugging Face cache (only on this explicit request)."""
+    from pipelines.neural import NeuralUnavailable, pull
+
+    try:
+        path = pull(name)
+    except NeuralUnavailable as e:
+        fail(str(e))
+    typer.echo(f"downloaded {name} to {path}")
 
 
 @app.command()
@@ -311,14 +378,82 @@ def export(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
     take: Annotated[str, typer.Option(help="Name of the take to export.")],
     format: Annotated[
-        str, typer.Option("--format", help="mp4|ply|spz|splat|glb|usd|gltf-camera|chan")
+        str,
+        typer.Option(
+            "--format",
+            help="mp4 | ply | spz | splat | gltf-splat | glb | usd | gltf-camera | usd-camera | chan | json",
+        ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT for video.")] = "1280x720",
-    fps: Annotated[int, typer.Option(help="Frames per second for video.")] = 30,
+    fps: Annotated[int, typer.Option(help="Frames per second for video: 24, 30 or 60.")] = 30,
+    radius: Annotated[
+        float, typer.Option(help="Metres around the take's camera path for splats and meshes.")
+    ] = 48.0,
+    all_area: Annotated[
+        bool, typer.Option("--all", help="Export everything the take's cameras can see.")
+    ] = False,
+    axes: Annotated[
+        str, typer.Option(help="ply/splat orientation: inria (SuperSplat, web viewers) or y-up.")
+    ] = "inria",
+    spz_version: Annotated[int, typer.Option(help="SPZ version: 2 (Unity), 3 or 4.")] = 2,
+    backend: Annotated[str, typer.Option(help="Renderer for video: auto | cpu | cuda.")] = "auto",
 ) -> None:
-    """Export a take: video, splats, meshes or the camera move."""
-    not_implemented("exporters (issue: Exporters)")
+    """Export a take: video, splats, meshes or the camera move (Ctrl-C cancels cleanly)."""
+    import threading
+
+    from rich.progress import Progress
+
+    from exporters import EXPORTERS, ExportCancelled, ExportError, ExportRequest, export
+    from studio.storage import ProjectFileError
+
+    if format not in EXPORTERS:
+        fail(f"--format {format!r} is not one of: {', '.join(EXPORTERS)}.")
+    width, height = parse_size(size)
+    try:
+        request = ExportRequest(
+            file, take, output=output, width=width, height=height, fps=fps,
+            radius=None if all_area else radius, axes=axes, spz_version=spz_version,
+            backend=backend,
+        )  # fmt: skip
+    except ExportError as e:
+        fail(str(e))
+    cancel = threading.Event()
+    outcome: dict[str, BaseException | None] = {"error": None}
+    with Progress(transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task(f"{format} -> {output.name}", total=1.0)
+
+        def work() -> None:
+            try:
+                export(
+                    format, request, progress=lambda f: bar.update(task, completed=f), cancel=cancel
+                )
+            except BaseException as e:  # handed to the main thread below
+                outcome["error"] = e
+
+        worker = threading.Thread(target=work, name="export")
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            cancel.set()
+            worker.join()
+            fail(f"export cancelled; nothing was written to {output}.", code=130)
+    error = outcome["error"]
+    if isinstance(error, ExportCancelled):
+        fail(f"export cancelled; nothing was written to {output}.", code=130)
+    if isinstance(error, (ExportError, ProjectFileError, OSError)):
+        fail(str(error))
+    if error is not None:
+        raise error
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @app.command()
