@@ -25,7 +25,7 @@ from typing import Any
 
 import gradio as gr
 from fastapi import FastAPI, HTTPException, WebSocket
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from ui.library import ensure_library
@@ -110,6 +110,71 @@ class BasicAuth:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+# --- exports ---------------------------------------------------------------------------
+
+EXPORT_SUFFIX = {
+    "mp4": ".mp4", "ply": ".ply", "spz": ".spz", "splat": ".splat", "gltf-splat": ".gltf",
+    "glb": ".glb", "usd": ".usda", "gltf-camera": ".gltf", "usd-camera": ".usda",
+    "chan": ".chan", "json": ".json",
+}  # fmt: skip
+
+
+class ExportJobs:
+    """Exports started from the studio: each runs in a thread, reports progress, then a file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, project: Path, take: str, fmt: str) -> str:
+        from exporters import EXPORTERS, ExportRequest
+
+        if fmt not in EXPORTERS:
+            raise ValueError(f"format {fmt!r} is not one of: {', '.join(EXPORTERS)}")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        from ui.worlds import slugify, unused_path
+
+        out = unused_path(self.folder, f"{project.stem}-{slugify(take)}-{fmt}", EXPORT_SUFFIX[fmt])
+        request = ExportRequest(project, take, output=out)
+        job_id = secrets.token_urlsafe(8)
+        job: dict[str, Any] = {"id": job_id, "format": fmt, "take": take, "progress": 0.0,
+                               "done": False, "error": None, "file": None}  # fmt: skip
+        with self._lock:
+            self.jobs[job_id] = job
+
+        def run() -> None:
+            from exporters import ExportCancelled, ExportError
+
+            def progress(f: float) -> None:
+                job["progress"] = float(f)
+
+            try:
+                result = EXPORTERS[fmt](request, progress=progress, cancel=threading.Event())
+                job["file"] = str(result if isinstance(result, Path) else out)
+                job["progress"] = 1.0
+            except (ExportError, ExportCancelled, OSError, ValueError) as e:
+                job["error"] = str(e)
+            except Exception as e:  # the page must learn why, not wait forever
+                log.exception("export %s of %s failed", fmt, take)
+                job["error"] = f"export failed: {e}"
+            finally:
+                job["done"] = True
+
+        threading.Thread(target=run, name=f"export-{job_id}", daemon=True).start()
+        return job_id
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise KeyError(f"no export {job_id!r}")
+        out = {k: v for k, v in job.items() if k != "file"}
+        if job["file"]:
+            out["url"] = f"/api/exports/{job_id}/download"
+            out["name"] = Path(job["file"]).name
+        return out
 
 
 # --- the library and the new-world panel ---------------------------------------------------
@@ -267,6 +332,36 @@ def create_app(
         if live is None:
             raise HTTPException(404, f"no live session {sid!r}; open the world in the studio")
         return live.snapshot()
+
+    exports = ExportJobs(library / "exports")
+
+    @app.post("/api/sessions/{sid}/exports")
+    def start_export(sid: str, body: dict) -> dict:
+        live = hub.sessions.get(sid)
+        if live is None:
+            raise HTTPException(404, f"no live session {sid!r}; open the world in the studio")
+        try:
+            return {
+                "id": exports.start(
+                    live.path, str(body.get("take", "")), str(body.get("format", ""))
+                )
+            }
+        except (ValueError, ImportError) as e:
+            raise HTTPException(400, str(e)) from None
+
+    @app.get("/api/exports/{job_id}")
+    def export_status(job_id: str) -> dict:
+        try:
+            return exports.get(job_id)
+        except KeyError as e:
+            raise HTTPException(404, str(e)) from None
+
+    @app.get("/api/exports/{job_id}/download")
+    def export_download(job_id: str) -> FileResponse:
+        job = exports.jobs.get(job_id)
+        if job is None or not job["file"]:
+            raise HTTPException(404, f"export {job_id!r} has no file (yet)")
+        return FileResponse(job["file"], filename=Path(job["file"]).name)
 
     @app.websocket("/ws/live")
     async def live_socket(ws: WebSocket) -> None:

@@ -52,7 +52,7 @@ MAX_INBOX = 512
 """Queued messages per session; a client that floods beyond this is dropped."""
 MAX_BAD_MESSAGES = 20
 """Invalid messages tolerated per connection (each is answered with an error)."""
-MAX_CATCH_UP = 15
+MAX_CATCH_UP = 30
 """Ticks stepped at once when rendering made the loop late (beyond this, time slows down)."""
 STATUS_EVERY_S = 0.25
 PERSIST_EVERY_S = 1.0
@@ -85,6 +85,7 @@ class _Pending:
 
     held: tuple[str, ...] | None = None
     look: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    press: set[str] = field(default_factory=set)
     last_id: int = 0
     any: bool = False
 
@@ -107,7 +108,10 @@ class LiveSession:
         self.size_level = SIZES.index(size) if size in SIZES else 0
         self.fixed_size = None if size in SIZES else size
         self.adaptive = adaptive
-        self.inbox: queue.Queue[P.ClientMessage | None] = queue.Queue(maxsize=MAX_INBOX)
+        self.inbox: queue.Queue[tuple[float, P.ClientMessage] | None] = queue.Queue(
+            maxsize=MAX_INBOX
+        )
+        """(server arrival time, message): inputs apply at the tick of their arrival."""
         self.client: _Client | None = None
         self.ready = threading.Event()
         self.error: str | None = None
@@ -126,7 +130,9 @@ class LiveSession:
         with self._lock:
             self.client = client
             self.detached_at = None
-        self.inbox.put_nowait(P.Ping(t="ping", id=-1))  # wake the worker: resend status
+        self.inbox.put_nowait(
+            (time.monotonic(), P.Ping(t="ping", id=-1))
+        )  # wake the worker: resend status
 
     def detach(self, client: _Client) -> None:
         with self._lock:
@@ -134,7 +140,7 @@ class LiveSession:
                 self.client = None
                 self.detached_at = time.monotonic()
         with contextlib.suppress(queue.Full):
-            self.inbox.put_nowait(P.Pause(t="pause"))
+            self.inbox.put_nowait((time.monotonic(), P.Pause(t="pause")))
 
     def take_frame(self) -> bytes | None:
         with self._lock:
@@ -227,6 +233,7 @@ class LiveSession:
             s.fork(s.timeline.unique_name("tab"))
         self.playing = bool(saved and json.loads(saved).get("playing", False))
         self.pending = _Pending()
+        self.timed: list[tuple[float, P.ClientMessage]] = []
         self.last_input = 0
         self.take_play: tuple[Any, str] | None = None  # (TakeRow, branch name)
         self.fps_times: deque[float] = deque(maxlen=30)
@@ -257,24 +264,30 @@ class LiveSession:
             timeout = max(0.0, next_tick - now) if self.playing else 0.1
             if self.dirty and self._in_flight() < P.MAX_UNACKED:
                 timeout = 0.0
-            msgs: list[P.ClientMessage | None] = []
+            msgs: list[tuple[float, P.ClientMessage] | None] = []
             try:
                 msgs.append(self.inbox.get(timeout=timeout))
                 while True:
                     msgs.append(self.inbox.get_nowait())
             except queue.Empty:
                 pass
-            for m in msgs:
-                if m is None:
+            for item in msgs:
+                if item is None:
                     return
-                self._handle(m)
+                if isinstance(item[1], P.Input) and self.playing:
+                    self.timed.append(item)
+                else:
+                    self._handle(item[1])
             now = time.monotonic()
-            early = self.pending.any and self.playing and next_tick - now < 1.0 / TICK_HZ
+            early = bool(self.timed) and self.playing and 0 < next_tick - now < 1.0 / TICK_HZ
             if self.playing and (now >= next_tick or early):
                 due = 1 if early else min(int((now - next_tick) * TICK_HZ) + 1, MAX_CATCH_UP)
-                self._step(due)
+                self._step(due, first=now if early else next_tick)
                 next_tick = max(next_tick + due / TICK_HZ, now - 1.0 / TICK_HZ)
-            elif self.pending.any and not self.playing:
+            elif (self.pending.any or self.timed) and not self.playing:
+                for _, m in self.timed:
+                    self._handle(m)
+                self.timed.clear()
                 self.last_input = self.pending.last_id  # paused: inputs are not applied
                 self.pending = _Pending()
                 self.dirty = True
@@ -296,6 +309,8 @@ class LiveSession:
             if isinstance(m, P.Input):
                 p = self.pending
                 if m.held is not None:
+                    before = p.held if p.held is not None else s.state.player.held
+                    p.press |= set(m.held) - set(before)  # a tap within one tick still counts
                     p.held = m.held
                 p.look[0] += m.look[0]
                 p.look[1] += m.look[1]
@@ -385,22 +400,38 @@ class LiveSession:
 
     # --- simulation and rendering -------------------------------------------------------
 
-    def _step(self, n: int) -> None:
+    def _step(self, n: int, *, first: float) -> None:
+        """Step n ticks; the k-th (scheduled at first + k/30 s) takes the inputs that had arrived."""
+        for k in range(n):
+            due = first + k / TICK_HZ
+            while self.timed and (self.timed[0][0] <= due or k == n - 1):
+                self._handle(self.timed.pop(0)[1])
+            self._step_one()
+            if not self.playing:  # a take's playback ended
+                break
+        self.dirty = True
+
+    def _step_one(self) -> None:
         s = self.session
         p = self.pending
         if p.any:
             if self.take_play is not None:
                 self.take_play = None  # taking the controls ends a take's playback
-            s.apply(InputEvent(tick=s.tick, held=p.held, look=(p.look[0], p.look[1])))
+            s.apply(
+                InputEvent(
+                    tick=s.tick, held=p.held, look=(p.look[0], p.look[1]), press=tuple(p.press)
+                )
+            )
             self.last_input = p.last_id
             if s.branch.name != self._state.get("branch"):
                 self.timeline_dirty = True
             self.pending = _Pending()
-        s.advance(n)
+        s.advance(1)
         if self.take_play is not None and s.tick >= self.take_play[0].end_tick:
             self.take_play = None
             self.playing = False
             s.pause()
+            self._persist()
             self._notice("take finished")
         self.dirty = True
 
@@ -672,7 +703,7 @@ async def serve_socket(ws: WebSocket, hub: LiveHub) -> None:
                 live._publish({"t": "error", "message": str(e)})
                 continue
             try:
-                live.inbox.put_nowait(msg)
+                live.inbox.put_nowait((time.monotonic(), msg))
             except queue.Full:
                 await ws.close(code=1008, reason="too many messages; slow down")
                 break

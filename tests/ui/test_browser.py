@@ -199,5 +199,19 @@ def test_directing_box_says_what_is_missing(studio, browser):
     page.locator("#tp-direct-text").press("Enter")
     page.wait_for_selector("#tp-toast:not([hidden])")
     assert "Directing" in page.locator("#tp-toast").inner_text()
-    assert page.locator(".tp-export button").is_disabled()
+    page.close()
+
+
+def test_export_a_camera_move_from_the_panel(studio, browser):
+    """Export the take recorded in the walkthrough as a Nuke .chan and download it."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio)
+    page.locator(".tp-card[data-world]").first.click()
+    page.wait_for_selector("#tp-exp-take option", state="attached")
+    page.locator("#tp-exp-format").select_option("chan")
+    page.locator("#tp-exp-go").click()
+    link = page.wait_for_selector("a.tp-download", timeout=60_000)
+    body = httpx.get(studio + link.get_attribute("href"), timeout=10).text
+    rows = [r.split() for r in body.strip().splitlines()]
+    assert len(rows) >= 10 and all(len(r) == 8 for r in rows)  # frame, xyz, rotations, fov
     page.close()

@@ -205,7 +205,52 @@
       card.onclick = () => send({ t: "play_take", name: t.name });
       box.appendChild(card);
     }
+    const sel = $("tp-exp-take");
+    const keep = sel.value;
+    sel.innerHTML = "";
+    for (const t of m.takes) {
+      const o = document.createElement("option");
+      o.value = o.textContent = t.name;
+      sel.appendChild(o);
+    }
+    if (keep && m.takes.some((t) => t.name === keep)) sel.value = keep;
+    $("tp-exp-go").disabled = !m.takes.length;
+    $("tp-exp-go").title = m.takes.length ? "" : "record a take first";
     renderMarkers();
+  }
+
+  async function startExport() {
+    const take = $("tp-exp-take").value, format = $("tp-exp-format").value;
+    const msg = $("tp-exp-msg"), bar = $("tp-exp-bar");
+    if (!take || !S.sid) return;
+    $("tp-exp-go").disabled = true;
+    msg.textContent = `exporting ${take} → ${format}…`;
+    bar.style.width = "0%";
+    try {
+      const r = await fetch(`/api/sessions/${S.sid}/exports`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ take, format }),
+      });
+      const j = await r.json();
+      if (!r.ok) throw new Error(j.detail || r.statusText);
+      for (;;) {
+        await new Promise((res) => setTimeout(res, 400));
+        const st = await (await fetch(`/api/exports/${j.id}`)).json();
+        bar.style.width = `${Math.round(100 * st.progress)}%`;
+        if (st.done) {
+          if (st.error) throw new Error(st.error);
+          msg.innerHTML = "";
+          const a = document.createElement("a");
+          a.href = st.url; a.textContent = `⬇ ${st.name}`; a.className = "tp-download"; a.download = st.name;
+          msg.appendChild(a);
+          break;
+        }
+      }
+    } catch (e) {
+      msg.textContent = String(e.message || e);
+      toast(String(e.message || e), "tp-err");
+    } finally {
+      $("tp-exp-go").disabled = false;
+    }
   }
 
   // --- input ------------------------------------------------------------------------
@@ -273,6 +318,7 @@
     $("tp-play").onclick = togglePlay;
     $("tp-rec").onclick = toggleRecord;
     $("tp-fork").onclick = () => send({ t: "fork" });
+    $("tp-exp-go").onclick = startExport;
     const sc = $("tp-scrubber");
     let lastSeek = 0;
     sc.addEventListener("pointerdown", () => { S.dragging = true; if (playing()) send({ t: "pause" }); });
