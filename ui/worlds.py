@@ -73,6 +73,9 @@ def create_world(
     overwrite: bool = False,
     image: Path | None = None,
     capture: Path | None = None,
+    max_splats: int = 1_000_000,
+    up: str = "auto",
+    scale: float = 1.0,
 ) -> CreatedWorld:
     """Prompt -> WorldSpec -> World -> first frame (thumbnail) -> a new .tidepool file.
 
@@ -93,7 +96,14 @@ def create_world(
     if capture is not None:
         from pipelines.splat_import import capture_world_spec
 
-        spec, backdrop = capture_world_spec(capture, prompt=prompt, seed=seed)
+        spec, backdrop = capture_world_spec(
+            capture,
+            prompt=prompt,
+            seed=seed,
+            max_splats=max_splats,
+            up=up,
+            scale=scale,  # type: ignore[arg-type]
+        )
     elif image is not None:
         from pipelines.image import analyse_image, image_backdrop, image_to_spec, load_image
 

@@ -1,0 +1,139 @@
+"""Reading 3DGS captures (.ply INRIA layout, .splat) and walking a world made from one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plyfile import PlyData, PlyElement
+
+from pipelines.splat_import import (
+    SH_C0,
+    SPLAT_DTYPE,
+    SplatImportError,
+    capture_world_spec,
+    fit_ground,
+    read_capture,
+)
+from studio.backdrop import CaptureWorld
+
+PROPS = ["x", "y", "z", "f_dc_0", "f_dc_1", "f_dc_2", "opacity"]
+PROPS += ["scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
+
+
+def scene(seed: int = 0):
+    """A floor at y = +1 in a y-down (COLMAP-like) frame and a red box standing on it."""
+    rng = np.random.default_rng(seed)
+    n1, n2 = 6000, 1500
+    floor = np.c_[rng.uniform(-5, 5, n1), np.full(n1, 1.0), rng.uniform(-5, 5, n1)]
+    box = np.c_[rng.uniform(1, 2, n2), rng.uniform(-1, 1, n2), rng.uniform(1, 2, n2)]
+    means = np.r_[floor, box]
+    colors = np.r_[np.tile([0.3, 0.6, 0.2], (n1, 1)), np.tile([0.8, 0.2, 0.2], (n2, 1))]
+    q = rng.normal(size=(len(means), 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q *= np.sign(q[:, :1])
+    return means, colors, q
+
+
+def write_ply(path, means, colors, quats, *, opacity=0.9, scale=0.05, drop=()):
+    names = [p for p in PROPS if p not in drop]
+    a = np.zeros(len(means), dtype=[(k, "f4") for k in names])
+    for i, k in enumerate("xyz"):
+        a[k] = means[:, i]
+    for i in range(3):
+        if f"f_dc_{i}" in names:
+            a[f"f_dc_{i}"] = (colors[:, i] - 0.5) / SH_C0
+        a[f"scale_{i}"] = np.log(scale)
+    if "opacity" in names:
+        a["opacity"] = np.log(opacity / (1 - opacity))
+    for i in range(4):
+        a[f"rot_{i}"] = quats[:, i]
+    PlyData([PlyElement.describe(a, "vertex")]).write(str(path))
+    return path
+
+
+def test_ply_decodes_logit_log_and_sh_as_written(tmp_path):
+    means, colors, q = scene()
+    p = write_ply(tmp_path / "s.ply", means, colors, q, opacity=0.8, scale=0.03)
+    cap = read_capture(p)
+    g = cap.gaussians
+    assert np.allclose(g.means, means, atol=1e-6)
+    assert np.allclose(g.colors, colors, atol=1e-5)
+    assert np.allclose(g.opacities, 0.8, atol=1e-5)
+    assert np.allclose(g.scales, 0.03, atol=1e-6)
+    assert np.allclose(g.quats, q, atol=1e-6)
+    assert cap.notes == []
+
+
+def test_splat_format_decodes_32_byte_records(tmp_path):
+    means, colors, q = scene()
+    rec = np.zeros(len(means), SPLAT_DTYPE)
+    rec["pos"] = means
+    rec["scale"] = 0.04
+    rec["rgba"][:, :3] = np.round(colors * 255)
+    rec["rgba"][:, 3] = 200
+    rec["rot"] = np.clip(np.round(q * 128 + 128), 0, 255)
+    p = tmp_path / "s.splat"
+    rec.tofile(p)
+    g = read_capture(p).gaussians
+    assert np.allclose(g.means, means, atol=1e-6)
+    assert np.allclose(g.colors, np.round(colors * 255) / 255, atol=1e-6)
+    assert np.allclose(g.opacities, 200 / 255, atol=1e-6)
+    assert np.abs(np.abs((g.quats * q).sum(1)) - 1).max() < 0.02  # 8-bit quaternions
+
+
+def test_truncated_wrong_and_nan_files(tmp_path):
+    means, colors, q = scene()
+    p = write_ply(tmp_path / "s.ply", means, colors, q)
+    cut = tmp_path / "cut.ply"
+    cut.write_bytes(p.read_bytes()[:-1000])
+    with pytest.raises(SplatImportError, match="truncated"):
+        read_capture(cut)
+    pc = write_ply(tmp_path / "points.ply", means, colors, q, drop=("opacity", "f_dc_1"))
+    with pytest.raises(SplatImportError, match=r"lacks f_dc_1, opacity"):
+        read_capture(pc)
+    bad = tmp_path / "odd.splat"
+    bad.write_bytes(b"\0" * 33)
+    with pytest.raises(SplatImportError, match="32-byte"):
+        read_capture(bad)
+    m2 = means.copy()
+    m2[:10, 0] = np.nan
+    cap = read_capture(write_ply(tmp_path / "nan.ply", m2, colors, q))
+    assert len(cap.gaussians) == len(means) - 10
+    assert any("dropped 10 splats" in n for n in cap.notes)
+
+
+def test_unknown_extension(tmp_path):
+    p = tmp_path / "scan.obj"
+    p.write_text("v 0 0 0\n")
+    with pytest.raises(SplatImportError, match="unknown splat format"):
+        read_capture(p)
+
+
+def test_fifty_million_splat_file_is_decimated_not_hung(tmp_path):
+    p = tmp_path / "huge.splat"
+    with open(p, "wb") as fh:  # sparse: 1.6 GB of zeros costs no disk
+        fh.truncate(50_000_000 * 32)
+    cap = read_capture(p, max_splats=20_000)
+    assert cap.count_in_file == 50_000_000 and len(cap.gaussians) == 20_000
+    assert any("50,000,000" in n and "20,000" in n for n in cap.notes)
+
+
+def test_ground_is_found_below_a_y_down_capture_and_walkable(tmp_path):
+    means, colors, q = scene()
+    ground = fit_ground(read_capture(write_ply(tmp_path / "s.ply", means, colors, q)).gaussians)
+    T = ground.T_world_capture
+    floor_world = means[:6000] @ T[:3, :3].T + T[:3, 3]
+    assert np.abs(floor_world[:, 1]).max() < 0.01  # floor at y = 0 (within 1 cm)
+    box_world = means[6000:] @ T[:3, :3].T + T[:3, 3]
+    assert box_world[:, 1].max() == pytest.approx(2.0, abs=0.05)  # +Y up, 2 m tall box
+
+    spec, backdrop = capture_world_spec(tmp_path / "s.ply", seed=3)
+    world = CaptureWorld(spec, backdrop, background=False)
+    try:
+        xs = np.array([-4.0, 0.0, 3.5])
+        assert np.allclose(world.height_at(xs, -xs), 0.0, atol=0.05)
+        cam = world.spawn_camera(width=64, height=48)
+        assert cam.position[1] == pytest.approx(1.7, abs=0.05)
+        assert len(world.gaussians_in_view(cam)) > 0
+    finally:
+        world.close()
