@@ -155,13 +155,14 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite -o FILE if it exists.")] = False,
 ) -> None:
     """Create a world from a prompt (or an image) and save it as a .tidepool file."""
-    from pipelines.image import ImageError
-    from pipelines.neural import NeuralUnavailable
-    from pipelines.splat_import import SplatImportError
     from pipelines.text import PromptError
     from studio.storage import ProjectFileError
     from ui.library import ensure_library
     from ui.worlds import create_world
+
+    from pipelines.image import ImageError
+    from pipelines.neural import NeuralUnavailable
+    from pipelines.splat_import import SplatImportError
 
     if image is not None and from_splat is not None:
         fail("--image and --from-splat each make a whole world; pass one of them.")
@@ -177,9 +178,7 @@ def new(
         typer.echo(f"heard: {heard!r}", err=True)
         prompt = f"{prompt} {heard}".strip()
     if not prompt.strip() and image is None and from_splat is None:
-        fail(
-            'describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.'
-        )
+        fail('describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.')
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
     if output is not None and output.suffix != ".tidepool":
@@ -231,9 +230,7 @@ def models_list(
         emit_json({"models": [m.as_dict() for m in found]})
         return
     if not found:
-        typer.echo(
-            "no local models found; the offline defaults are used (see: tidepool models pull)"
-        )
+        typer.echo("no local models found; the offline defaults are used (see: tidepool models pull)")
     for m in found:
         typer.echo(f"{m.role:10s} {m.name:40s} {m.path}")
 
@@ -316,27 +313,11 @@ def play(
 @app.command()
 def direct(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
-    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')] = "",
+    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')],
     at: Annotated[float | None, typer.Option(help="Time in seconds to apply it at.")] = None,
-    audio: Annotated[
-        Path | None, typer.Option(help="A spoken command (WAV), transcribed by a local Whisper.")
-    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Apply one directing command to a session."""
-    if audio is not None:
-        from pipelines.neural import NeuralUnavailable
-        from pipelines.voice import VoiceError, transcribe_file
-
-        try:
-            command = f"{command} {transcribe_file(audio)}".strip()
-        except (VoiceError, NeuralUnavailable) as e:
-            fail(str(e))
-        typer.echo(f"heard: {command!r}", err=True)
-    if not command.strip():
-        fail(
-            'give a command, e.g. tidepool direct world.tidepool "make it night", or --audio CLIP.wav'
-        )
     from pipelines.directing import direct as direct_command
     from studio.conventions import seconds_to_tick
     from studio.session import Session
@@ -397,14 +378,82 @@ def export(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
     take: Annotated[str, typer.Option(help="Name of the take to export.")],
     format: Annotated[
-        str, typer.Option("--format", help="mp4|ply|spz|splat|glb|usd|gltf-camera|chan")
+        str,
+        typer.Option(
+            "--format",
+            help="mp4 | ply | spz | splat | gltf-splat | glb | usd | gltf-camera | usd-camera | chan | json",
+        ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT for video.")] = "1280x720",
-    fps: Annotated[int, typer.Option(help="Frames per second for video.")] = 30,
+    fps: Annotated[int, typer.Option(help="Frames per second for video: 24, 30 or 60.")] = 30,
+    radius: Annotated[
+        float, typer.Option(help="Metres around the take's camera path for splats and meshes.")
+    ] = 48.0,
+    all_area: Annotated[
+        bool, typer.Option("--all", help="Export everything the take's cameras can see.")
+    ] = False,
+    axes: Annotated[
+        str, typer.Option(help="ply/splat orientation: inria (SuperSplat, web viewers) or y-up.")
+    ] = "inria",
+    spz_version: Annotated[int, typer.Option(help="SPZ version: 2 (Unity), 3 or 4.")] = 2,
+    backend: Annotated[str, typer.Option(help="Renderer for video: auto | cpu | cuda.")] = "auto",
 ) -> None:
-    """Export a take: video, splats, meshes or the camera move."""
-    not_implemented("exporters (issue: Exporters)")
+    """Export a take: video, splats, meshes or the camera move (Ctrl-C cancels cleanly)."""
+    import threading
+
+    from rich.progress import Progress
+
+    from exporters import EXPORTERS, ExportCancelled, ExportError, ExportRequest, export
+    from studio.storage import ProjectFileError
+
+    if format not in EXPORTERS:
+        fail(f"--format {format!r} is not one of: {', '.join(EXPORTERS)}.")
+    width, height = parse_size(size)
+    try:
+        request = ExportRequest(
+            file, take, output=output, width=width, height=height, fps=fps,
+            radius=None if all_area else radius, axes=axes, spz_version=spz_version,
+            backend=backend,
+        )  # fmt: skip
+    except ExportError as e:
+        fail(str(e))
+    cancel = threading.Event()
+    outcome: dict[str, BaseException | None] = {"error": None}
+    with Progress(transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task(f"{format} -> {output.name}", total=1.0)
+
+        def work() -> None:
+            try:
+                export(
+                    format, request, progress=lambda f: bar.update(task, completed=f), cancel=cancel
+                )
+            except BaseException as e:  # handed to the main thread below
+                outcome["error"] = e
+
+        worker = threading.Thread(target=work, name="export")
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.1)
+        except KeyboardInterrupt:
+            cancel.set()
+            worker.join()
+            fail(f"export cancelled; nothing was written to {output}.", code=130)
+    error = outcome["error"]
+    if isinstance(error, ExportCancelled):
+        fail(f"export cancelled; nothing was written to {output}.", code=130)
+    if isinstance(error, (ExportError, ProjectFileError, OSError)):
+        fail(str(error))
+    if error is not None:
+        raise error
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @app.command()
