@@ -155,14 +155,13 @@ def new(
     force: Annotated[bool, typer.Option("--force", help="Overwrite -o FILE if it exists.")] = False,
 ) -> None:
     """Create a world from a prompt (or an image) and save it as a .tidepool file."""
+    from pipelines.image import ImageError
+    from pipelines.neural import NeuralUnavailable
+    from pipelines.splat_import import SplatImportError
     from pipelines.text import PromptError
     from studio.storage import ProjectFileError
     from ui.library import ensure_library
     from ui.worlds import create_world
-
-    from pipelines.image import ImageError
-    from pipelines.neural import NeuralUnavailable
-    from pipelines.splat_import import SplatImportError
 
     if image is not None and from_splat is not None:
         fail("--image and --from-splat each make a whole world; pass one of them.")
@@ -178,7 +177,9 @@ def new(
         typer.echo(f"heard: {heard!r}", err=True)
         prompt = f"{prompt} {heard}".strip()
     if not prompt.strip() and image is None and from_splat is None:
-        fail('describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.')
+        fail(
+            'describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.'
+        )
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
     if output is not None and output.suffix != ".tidepool":
@@ -230,7 +231,9 @@ def models_list(
         emit_json({"models": [m.as_dict() for m in found]})
         return
     if not found:
-        typer.echo("no local models found; the offline defaults are used (see: tidepool models pull)")
+        typer.echo(
+            "no local models found; the offline defaults are used (see: tidepool models pull)"
+        )
     for m in found:
         typer.echo(f"{m.role:10s} {m.name:40s} {m.path}")
 
@@ -313,11 +316,27 @@ def play(
 @app.command()
 def direct(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
-    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')],
+    command: Annotated[str, typer.Argument(help='A directing command, e.g. "make it night".')] = "",
     at: Annotated[float | None, typer.Option(help="Time in seconds to apply it at.")] = None,
+    audio: Annotated[
+        Path | None, typer.Option(help="A spoken command (WAV), transcribed by a local Whisper.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Apply one directing command to a session."""
+    if audio is not None:
+        from pipelines.neural import NeuralUnavailable
+        from pipelines.voice import VoiceError, transcribe_file
+
+        try:
+            command = f"{command} {transcribe_file(audio)}".strip()
+        except (VoiceError, NeuralUnavailable) as e:
+            fail(str(e))
+        typer.echo(f"heard: {command!r}", err=True)
+    if not command.strip():
+        fail(
+            'give a command, e.g. tidepool direct world.tidepool "make it night", or --audio CLIP.wav'
+        )
     from pipelines.directing import direct as direct_command
     from studio.conventions import seconds_to_tick
     from studio.session import Session
