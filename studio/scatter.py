@@ -418,6 +418,7 @@ class Scatter:
                 centre = np.array([sx, sz]) + dist * (rot @ forward)
                 pxz = centre[None] + offs
                 dry = self.terrain.height(pxz[:, 0], pxz[:, 1]) > self.terrain.water_level + 0.3
+                dry &= self.terrain.normal(pxz[:, 0], pxz[:, 1], eps=1.0)[:, 1] > 0.9  # gentle
                 if dry.all():
                     return pxz
                 if best is None:

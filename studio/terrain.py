@@ -76,7 +76,7 @@ class BiomeLook:
 BIOME_LOOK: dict[str, BiomeLook] = {
     "conifer_forest": BiomeLook(1.0, (0.30, 0.45, 0.22), (0.42, 0.50, 0.25), (0.36, 0.29, 0.20), (0.46, 0.45, 0.43)),
     "broadleaf_forest": BiomeLook(0.8, (0.38, 0.56, 0.22), (0.50, 0.60, 0.24), (0.40, 0.31, 0.20), (0.50, 0.48, 0.44)),
-    "meadow": BiomeLook(0.55, (0.47, 0.66, 0.27), (0.62, 0.70, 0.30), (0.45, 0.36, 0.23), (0.55, 0.53, 0.48)),
+    "meadow": BiomeLook(0.55, (0.44, 0.63, 0.27), (0.56, 0.66, 0.29), (0.45, 0.36, 0.23), (0.55, 0.53, 0.48)),
     "desert": BiomeLook(0.45, (0.86, 0.72, 0.48), (0.80, 0.62, 0.40), (0.74, 0.55, 0.36), (0.70, 0.50, 0.36)),
     "snow": BiomeLook(1.2, (0.92, 0.94, 0.97), (0.84, 0.88, 0.94), (0.60, 0.60, 0.64), (0.50, 0.52, 0.56)),
     "beach": BiomeLook(0.3, (0.90, 0.82, 0.62), (0.84, 0.76, 0.56), (0.80, 0.70, 0.52), (0.60, 0.57, 0.52)),
@@ -197,7 +197,7 @@ class TerrainField:
         t = self.spec.terrain
         if t.rivers:
             c = np.abs(self._river_value(x, z) - self._river_offset)
-            valley = smoothstep(0.12, 0.035, c)
+            valley = smoothstep(0.2, 0.035, c)
             bank = self.water_level + LAND_LIFT + 0.3
             h = h + (np.minimum(h, bank + 0.15 * (h - bank)) - h) * valley
             bed = smoothstep(0.034, 0.012, c)

@@ -38,7 +38,7 @@ from studio.proplod import (
 )
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.spec import WorldSpec
-from studio.terrain import TerrainField, stable_seed
+from studio.terrain import TerrainField, smoothstep, stable_seed
 from studio.transforms import matrix_to_quat
 
 log = logging.getLogger(__name__)
@@ -560,11 +560,15 @@ class World:
             col = shade(s.gaussians.colors, s.normals, L, shadow=sh, occlusion=s.occlusion)
             if kind == "water":  # mirrors the sky; ripple bands catch the light
                 x, z = means[:, 0], means[:, 2]
-                rip = np.sin(0.9 * x + 2.5 * np.sin(0.15 * z + 0.1 * x)) * np.sin(
-                    0.7 * z + 2.0 * np.sin(0.13 * x)
-                )
+                # Bands ~6-9 m apart, only where surfels are dense enough to draw them
+                # (coarse LODs would alias them into a grid of dots).
+                rip = np.sin(0.7 * x + 2.5 * np.sin(0.11 * z + 0.07 * x)) + 0.6 * np.sin(
+                    0.45 * z + 1.7 * np.sin(0.13 * x)
+                )  # a sum, not a product: crest lines, not a lattice of dots
+                rip = smoothstep(0.4, 1.4, rip)
+                rip *= float(np.clip((1.2 - LOD_SPACING[lod]) / 0.8, 0.0, 1.0))
                 sky = (0.6 * L.horizon + 0.4 * L.zenith).astype(np.float32)
-                glint = (0.08 + 0.3 * (1 - L.overcast) * (1 - L.night)) * np.clip(rip, 0, 1) ** 2
+                glint = (0.06 + 0.2 * (1 - L.overcast) * (1 - L.night)) * rip
                 col = 0.65 * col + 0.35 * sky * (0.4 + 0.6 * sh[:, None])
                 col = np.clip(col + glint[:, None].astype(np.float32) * (1 - col), 0, 1)
             g = s.gaussians
