@@ -61,153 +61,172 @@ class StageTimes:
     extra: dict = field(default_factory=dict)
 
 
+_CHUNK = 4096
+"""Gaussians a worker takes at a time in the parallel stages (dynamic scheduling)."""
+_DEPTH_CHUNKS = 4
+"""Depth chunks per worker in the scatter, so a worker whose core is busy holds up little."""
+
 SIGMA2_MAX = 1e10
 """px²: larger eigenvalues of a projected covariance are clamped (the splat is flat over any image)."""
 
 
+@intrinsic
+def _fetch_add(typingctx, arr, idx, val):
+    """arr[idx] += val atomically on an int64 array; returns the old value (work counters)."""
+    if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1):
+        return None
+    sig = types.int64(arr, types.intp, types.int64)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
+        return builder.atomic_rmw("add", ptr, args[2], "monotonic")
+
+    return sig, codegen
+
+
 # IEEE semantics (no fastmath) here: the culling tests must see NaN and inf.
 @njit(parallel=True, cache=True)
-def _project(
-    means,
-    quats,
-    scales,
-    opacities,
-    colors,
-    V,
-    fx,
-    fy,
-    cx,
-    cy,
-    width,
-    height,
-    near,
-    far,
-    out,
-    vis,
-    ub,
-):
+def _project(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
+             far, out, vis, ub, n_workers):  # fmt: skip
     """Project N Gaussians into (N, 16) float32 records (fields above).
 
     vis (N,) uint8 marks the Gaussians drawn; ub (N,) int64 bounds how many tiles each touches
     (its bounding box in tiles, a pixel wider), the room `_list_tiles` gets for its tile ids.
+    Workers take _CHUNK Gaussians at a time until none are left.
     """
     n = means.shape[0]
     lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
     lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
     lim_y = (height - cy) / fy + FOV_CLAMP * 0.5 * height / fy
     lim_yn = cy / fy + FOV_CLAMP * 0.5 * height / fy
-    for i in prange(n):
-        vis[i] = 0
-        ub[i] = 0
-        px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
-        z = V[2, 0] * px + V[2, 1] * py + V[2, 2] * pz + V[2, 3]
-        op = np.float64(opacities[i])
-        if not (z > near and z < far and op >= ALPHA_MIN):  # also rejects NaN
-            continue
-        if not math.isfinite(colors[i, 0] + colors[i, 1] + colors[i, 2]):
-            continue
-        x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
-        y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
-        # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.
-        qw, qx, qy, qz = (
-            np.float64(quats[i, 0]),
-            np.float64(quats[i, 1]),
-            np.float64(quats[i, 2]),
-            np.float64(quats[i, 3]),
-        )
-        qn = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-        if not qn > 0.0:
-            continue
-        qw, qx, qy, qz = qw / qn, qx / qn, qy / qn, qz / qn  # normalised, as gsplat does
-        sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
-        r00 = 1 - 2 * (qy * qy + qz * qz)
-        r01 = 2 * (qx * qy - qw * qz)
-        r02 = 2 * (qx * qz + qw * qy)
-        r10 = 2 * (qx * qy + qw * qz)
-        r11 = 1 - 2 * (qx * qx + qz * qz)
-        r12 = 2 * (qy * qz - qw * qx)
-        r20 = 2 * (qx * qz - qw * qy)
-        r21 = 2 * (qy * qz + qw * qx)
-        r22 = 1 - 2 * (qx * qx + qy * qy)
-        m00 = (V[0, 0] * r00 + V[0, 1] * r10 + V[0, 2] * r20) * sx
-        m01 = (V[0, 0] * r01 + V[0, 1] * r11 + V[0, 2] * r21) * sy
-        m02 = (V[0, 0] * r02 + V[0, 1] * r12 + V[0, 2] * r22) * sz
-        m10 = (V[1, 0] * r00 + V[1, 1] * r10 + V[1, 2] * r20) * sx
-        m11 = (V[1, 0] * r01 + V[1, 1] * r11 + V[1, 2] * r21) * sy
-        m12 = (V[1, 0] * r02 + V[1, 1] * r12 + V[1, 2] * r22) * sz
-        m20 = (V[2, 0] * r00 + V[2, 1] * r10 + V[2, 2] * r20) * sx
-        m21 = (V[2, 0] * r01 + V[2, 1] * r11 + V[2, 2] * r21) * sy
-        m22 = (V[2, 0] * r02 + V[2, 1] * r12 + V[2, 2] * r22) * sz
-        rz = 1.0 / z
-        tx = z * min(lim_x, max(-lim_xn, x * rz))
-        ty = z * min(lim_y, max(-lim_yn, y * rz))
-        # P = J · M (2x3), J = [[fx/z, 0, -fx tx/z²], [0, fy/z, -fy ty/z²]]; Σ2 = P Pᵀ + EPS2D·I.
-        j02 = -fx * tx * rz * rz
-        j12 = -fy * ty * rz * rz
-        p00 = fx * rz * m00 + j02 * m20
-        p01 = fx * rz * m01 + j02 * m21
-        p02 = fx * rz * m02 + j02 * m22
-        p10 = fy * rz * m10 + j12 * m20
-        p11 = fy * rz * m11 + j12 * m21
-        p12 = fy * rz * m12 + j12 * m22
-        sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
-        sxy = p00 * p10 + p01 * p11 + p02 * p12
-        syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
-        # Clamp huge eigenvalues (keeping the eigenvectors) so float32 conics stay representable.
-        half_tr = 0.5 * (sxx + syy)
-        root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
-        lam1 = half_tr + root
-        if lam1 > SIGMA2_MAX:
-            lam2 = min(half_tr - root, SIGMA2_MAX)
-            if root > 0.0:
-                ex, ey = (
-                    (lam1 - syy, sxy) if abs(lam1 - syy) >= abs(lam1 - sxx) else (sxy, lam1 - sxx)
-                )
-                norm = math.sqrt(ex * ex + ey * ey)
-                ex, ey = ex / norm, ey / norm
-            else:
-                ex, ey = 1.0, 0.0
-            sxx = SIGMA2_MAX * ex * ex + lam2 * ey * ey
-            syy = SIGMA2_MAX * ey * ey + lam2 * ex * ex
-            sxy = (SIGMA2_MAX - lam2) * ex * ey
-        det = sxx * syy - sxy * sxy
-        if not det > 0.0:
-            continue
-        mx = fx * x * rz + cx
-        my = fy * y * rz + cy
-        # alpha >= ALPHA_MIN  <=>  q <= level. float32 log is cheaper; the level only bounds the
-        # pixels visited (blending tests each alpha), so round it up a little.
-        level = 2.0 * math.log(np.float32(op) * np.float32(1.0 / ALPHA_MIN)) * (1.0 + 1e-5) + 1e-5
-        hx = math.sqrt(level * sxx)
-        hy = math.sqrt(level * syy)
-        # Some pixel centre (u + 0.5, v + 0.5) must lie in the ellipse's bounding box.
-        if not (
-            mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
-        ):
-            continue
-        out[i, _X] = mx
-        out[i, _Y] = my
-        out[i, _A] = syy / det  # conic = Σ2⁻¹
-        out[i, _B] = -sxy / det
-        out[i, _C] = sxx / det
-        out[i, _L] = level
-        out[i, _OP] = op
-        out[i, _Z] = z
-        out[i, _R] = colors[i, 0]
-        out[i, _G] = colors[i, 1]
-        out[i, _BL] = colors[i, 2]
-        out[i, _HX] = hx
-        out[i, _HY] = hy
-        out[i, _DET] = 1.0 / det  # det of the conic, exact (not a*c - b*b in float32)
-        out[i, _DYM] = sxy * math.sqrt(level / sxx)  # dy of the ellipse's rightmost point
-        out[i, _INVA] = det / syy
-        # Tile bounding box, a pixel wider; clamped first, so int() truncation is the floor.
-        bx0 = int(max(mx - hx - 1.0, 0.0)) // TILE
-        bx1 = int(max(min(mx + hx + 1.0, width - 1.0), 0.0)) // TILE
-        by0 = int(max(my - hy - 1.0, 0.0)) // TILE
-        by1 = int(max(min(my + hy + 1.0, height - 1.0), 0.0)) // TILE
-        ub[i] = (bx1 - bx0 + 1) * (by1 - by0 + 1)
-        vis[i] = 1
+    next_chunk = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        while True:
+            c0 = _fetch_add(next_chunk, 0, _CHUNK)
+            if c0 >= n:
+                break
+            for i in range(c0, min(c0 + _CHUNK, n)):
+                _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width,
+                             height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i)  # fmt: skip
+
+
+@njit(inline="always")
+def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
+                 far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i):  # fmt: skip
+    """Gaussian i of `_project`."""
+    vis[i] = 0
+    ub[i] = 0
+    px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
+    z = V[2, 0] * px + V[2, 1] * py + V[2, 2] * pz + V[2, 3]
+    op = np.float64(opacities[i])
+    if not (z > near and z < far and op >= ALPHA_MIN):  # also rejects NaN
+        return
+    if not math.isfinite(colors[i, 0] + colors[i, 1] + colors[i, 2]):
+        return
+    x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
+    y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
+    # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.
+    qw, qx, qy, qz = (
+        np.float64(quats[i, 0]),
+        np.float64(quats[i, 1]),
+        np.float64(quats[i, 2]),
+        np.float64(quats[i, 3]),
+    )
+    qn = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
+    if not qn > 0.0:
+        return
+    rn = 1.0 / qn
+    qw, qx, qy, qz = qw * rn, qx * rn, qy * rn, qz * rn  # normalised, as gsplat does
+    sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
+    r00 = 1 - 2 * (qy * qy + qz * qz)
+    r01 = 2 * (qx * qy - qw * qz)
+    r02 = 2 * (qx * qz + qw * qy)
+    r10 = 2 * (qx * qy + qw * qz)
+    r11 = 1 - 2 * (qx * qx + qz * qz)
+    r12 = 2 * (qy * qz - qw * qx)
+    r20 = 2 * (qx * qz - qw * qy)
+    r21 = 2 * (qy * qz + qw * qx)
+    r22 = 1 - 2 * (qx * qx + qy * qy)
+    m00 = (V[0, 0] * r00 + V[0, 1] * r10 + V[0, 2] * r20) * sx
+    m01 = (V[0, 0] * r01 + V[0, 1] * r11 + V[0, 2] * r21) * sy
+    m02 = (V[0, 0] * r02 + V[0, 1] * r12 + V[0, 2] * r22) * sz
+    m10 = (V[1, 0] * r00 + V[1, 1] * r10 + V[1, 2] * r20) * sx
+    m11 = (V[1, 0] * r01 + V[1, 1] * r11 + V[1, 2] * r21) * sy
+    m12 = (V[1, 0] * r02 + V[1, 1] * r12 + V[1, 2] * r22) * sz
+    m20 = (V[2, 0] * r00 + V[2, 1] * r10 + V[2, 2] * r20) * sx
+    m21 = (V[2, 0] * r01 + V[2, 1] * r11 + V[2, 2] * r21) * sy
+    m22 = (V[2, 0] * r02 + V[2, 1] * r12 + V[2, 2] * r22) * sz
+    rz = 1.0 / z
+    tx = z * min(lim_x, max(-lim_xn, x * rz))
+    ty = z * min(lim_y, max(-lim_yn, y * rz))
+    # P = J · M (2x3), J = [[fx/z, 0, -fx tx/z²], [0, fy/z, -fy ty/z²]]; Σ2 = P Pᵀ + EPS2D·I.
+    j02 = -fx * tx * rz * rz
+    j12 = -fy * ty * rz * rz
+    p00 = fx * rz * m00 + j02 * m20
+    p01 = fx * rz * m01 + j02 * m21
+    p02 = fx * rz * m02 + j02 * m22
+    p10 = fy * rz * m10 + j12 * m20
+    p11 = fy * rz * m11 + j12 * m21
+    p12 = fy * rz * m12 + j12 * m22
+    sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
+    sxy = p00 * p10 + p01 * p11 + p02 * p12
+    syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+    # Clamp huge eigenvalues (keeping the eigenvectors) so float32 conics stay representable.
+    half_tr = 0.5 * (sxx + syy)
+    root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
+    lam1 = half_tr + root
+    if lam1 > SIGMA2_MAX:
+        lam2 = min(half_tr - root, SIGMA2_MAX)
+        if root > 0.0:
+            ex, ey = (lam1 - syy, sxy) if abs(lam1 - syy) >= abs(lam1 - sxx) else (sxy, lam1 - sxx)
+            norm = math.sqrt(ex * ex + ey * ey)
+            ex, ey = ex / norm, ey / norm
+        else:
+            ex, ey = 1.0, 0.0
+        sxx = SIGMA2_MAX * ex * ex + lam2 * ey * ey
+        syy = SIGMA2_MAX * ey * ey + lam2 * ex * ex
+        sxy = (SIGMA2_MAX - lam2) * ex * ey
+    det = sxx * syy - sxy * sxy
+    if not det > 0.0:
+        return
+    mx = fx * x * rz + cx
+    my = fy * y * rz + cy
+    # alpha >= ALPHA_MIN  <=>  q <= level. float32 log is cheaper; the level only bounds the
+    # pixels visited (blending tests each alpha), so round it up a little.
+    level = 2.0 * math.log(np.float32(op) * np.float32(1.0 / ALPHA_MIN)) * (1.0 + 1e-5) + 1e-5
+    hx = math.sqrt(level * sxx)
+    hy = math.sqrt(level * syy)
+    # Some pixel centre (u + 0.5, v + 0.5) must lie in the ellipse's bounding box.
+    if not (
+        mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
+    ):
+        return
+    out[i, _X] = mx
+    out[i, _Y] = my
+    rdet = 1.0 / det
+    out[i, _A] = syy * rdet  # conic = Σ2⁻¹
+    out[i, _B] = -sxy * rdet
+    out[i, _C] = sxx * rdet
+    out[i, _L] = level
+    out[i, _OP] = op
+    out[i, _Z] = z
+    out[i, _R] = colors[i, 0]
+    out[i, _G] = colors[i, 1]
+    out[i, _BL] = colors[i, 2]
+    out[i, _HX] = hx
+    out[i, _HY] = hy
+    out[i, _DET] = rdet  # det of the conic, exact (not a*c - b*b in float32)
+    out[i, _DYM] = sxy * math.sqrt(level / sxx)  # dy of the ellipse's rightmost point
+    out[i, _INVA] = det / syy
+    # Tile bounding box, a pixel wider; clamped first, so int() truncation is the floor.
+    bx0 = int(max(mx - hx - 1.0, 0.0)) // TILE
+    bx1 = int(max(min(mx + hx + 1.0, width - 1.0), 0.0)) // TILE
+    by0 = int(max(my - hy - 1.0, 0.0)) // TILE
+    by1 = int(max(min(my + hy + 1.0, height - 1.0), 0.0)) // TILE
+    ub[i] = (bx1 - bx0 + 1) * (by1 - by0 + 1)
+    vis[i] = 1
 
 
 @njit(cache=True)
@@ -285,54 +304,59 @@ def _single_tile(r, tiles_x, tiles_y):
 
 
 @njit(parallel=True, fastmath=True, cache=True)
-def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chunks):
+def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chunks, n_workers):
     """Each visible Gaussian's tiles, and the entries per (depth chunk, tile).
 
     Gaussian i's tile ids go to tiles_of[base[i]:base[i] + n_tiles[i]]. Chunk ch holds depth
     ranks [ch * step, (ch + 1) * step); counts (n_chunks, tiles) is what `_scatter` needs. The
-    spans are computed once, walking the records in memory order (sequential reads).
+    spans are computed once, walking the records in memory order (sequential reads), _CHUNK
+    Gaussians at a time per worker; each worker counts into its own table.
     """
     n = rec.shape[0]
     n_tiles_total = tiles_x * tiles_y
     step = (m + n_chunks - 1) // n_chunks
     tiles_of = np.empty(base[n], np.int32)
     n_tiles = np.zeros(n, np.int32)
-    per_thread = np.zeros((n_chunks, n_chunks, n_tiles_total), np.int64)
-    slice_len = (n + n_chunks - 1) // n_chunks
-    for th in prange(n_chunks):
-        counts = per_thread[th]
-        for i in range(th * slice_len, min(n, (th + 1) * slice_len)):
-            if vis[i] == 0:
-                continue
-            ch = rank[i] // step
-            r = rec[i]
-            b0, room = base[i], base[i + 1] - base[i]
-            t = _single_tile(r, tiles_x, tiles_y)
-            if t >= 0:
-                tiles_of[b0] = t
-                n_tiles[i] = 1
-                counts[ch, t] += 1
-                continue
-            k = 0
-            t0, t1 = _tile_rows(r, tiles_y, height)
-            for ty in range(t0, t1 + 1):
-                c0, c1 = _band_tiles(r, ty, width, height)
-                for tx in range(c0, c1 + 1):
-                    if k < room:  # always true: room is the tile bounding box, a pixel wider
-                        t = ty * tiles_x + tx
-                        tiles_of[b0 + k] = t
-                        counts[ch, t] += 1
-                        k += 1
-            n_tiles[i] = k
-    return tiles_of, n_tiles, per_thread.sum(axis=0)
+    per_worker = np.zeros((n_workers, n_chunks, n_tiles_total), np.int64)
+    next_chunk = np.zeros(1, np.int64)
+    for w in prange(n_workers):
+        counts = per_worker[w]
+        while True:
+            g0 = _fetch_add(next_chunk, 0, _CHUNK)
+            if g0 >= n:
+                break
+            for i in range(g0, min(n, g0 + _CHUNK)):
+                if vis[i] == 0:
+                    continue
+                ch = rank[i] // step
+                r = rec[i]
+                b0, room = base[i], base[i + 1] - base[i]
+                t = _single_tile(r, tiles_x, tiles_y)
+                if t >= 0:
+                    tiles_of[b0] = t
+                    n_tiles[i] = 1
+                    counts[ch, t] += 1
+                    continue
+                k = 0
+                t0, t1 = _tile_rows(r, tiles_y, height)
+                for ty in range(t0, t1 + 1):
+                    c0, c1 = _band_tiles(r, ty, width, height)
+                    for tx in range(c0, c1 + 1):
+                        if k < room:  # always true: room is the tile bounding box, a pixel wider
+                            t = ty * tiles_x + tx
+                            tiles_of[b0 + k] = t
+                            counts[ch, t] += 1
+                            k += 1
+                n_tiles[i] = k
+    return tiles_of, n_tiles, per_worker.sum(axis=0)
 
 
 @njit(parallel=True, cache=True)
-def _scatter(order, base, tiles_of, n_tiles, counts):
+def _scatter(order, base, tiles_of, n_tiles, counts, n_workers):
     """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32 rows of rec.
 
     Chunk ch writes its entries for tile t after those of chunks < ch, in its own (depth)
-    order: a stable parallel scatter.
+    order: a stable parallel scatter. Workers take the chunks one at a time until none are left.
     """
     m = order.shape[0]
     n_chunks, n_tiles_total = counts.shape
@@ -347,14 +371,19 @@ def _scatter(order, base, tiles_of, n_tiles, counts):
     offsets[n_tiles_total] = total
     ids = np.empty(total, np.int32)
     step = (m + n_chunks - 1) // n_chunks
-    for ch in prange(n_chunks):
-        for k in range(ch * step, min(m, (ch + 1) * step)):
-            i = order[k]
-            b0 = base[i]
-            for j in range(n_tiles[i]):
-                t = tiles_of[b0 + j]
-                ids[starts[ch, t]] = i
-                starts[ch, t] += 1
+    next_chunk = np.zeros(1, np.int64)
+    for _w in prange(n_workers):
+        while True:
+            ch = _fetch_add(next_chunk, 0, 1)
+            if ch >= n_chunks:
+                break
+            for k in range(ch * step, min(m, (ch + 1) * step)):
+                i = order[k]
+                b0 = base[i]
+                for j in range(n_tiles[i]):
+                    t = tiles_of[b0 + j]
+                    ids[starts[ch, t]] = i
+                    starts[ch, t] += 1
     return offsets, ids
 
 
@@ -367,22 +396,6 @@ def _tile_order(offsets):
     for t in range(n_tiles):
         cost[t] = offsets[t] - offsets[t + 1] - 16  # negated: argsort ascends
     return np.argsort(cost, kind="mergesort").astype(np.int32)
-
-
-@intrinsic
-def _fetch_add(typingctx, arr, idx, val):
-    """arr[idx] += val atomically on an int64 array; returns the old value (work counters)."""
-    if not (isinstance(arr, types.Array) and arr.dtype == types.int64 and arr.ndim == 1):
-        return None
-    sig = types.int64(arr, types.intp, types.int64)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]])
-        return builder.atomic_rmw("add", ptr, args[2], "monotonic")
-
-    return sig, codegen
 
 
 _F0 = np.float32(0.0)
@@ -568,7 +581,7 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     if len(inp):
         _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat,
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
-                 rec, vis, ub)  # fmt: skip
+                 rec, vis, ub, n_workers)  # fmt: skip
     t1 = time.perf_counter()
     order = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
     keys = np.ascontiguousarray(rec[order, _Z]).view(np.uint32)  # positive: bits sort as floats
@@ -579,8 +592,9 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     base = np.zeros(len(inp) + 1, np.int64)  # where each Gaussian's tile ids start
     np.cumsum(ub, out=base[1:])
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
-                                            tiles_y, W, H, n_workers)  # fmt: skip
-    offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts)
+                                            tiles_y, W, H, _DEPTH_CHUNKS * n_workers,
+                                            n_workers)  # fmt: skip
+    offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts, n_workers)
     tiles = _tile_order(offsets)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
