@@ -178,7 +178,8 @@ def new(
         prompt = f"{prompt} {heard}".strip()
     if not prompt.strip() and image is None and from_splat is None:
         fail(
-            'describe the world, e.g. tidepool new "a quiet meadow at dawn", or pass --image/--from-splat/--audio.'
+            'the prompt is empty; describe the world, e.g. tidepool new "a quiet meadow at dawn", '
+            "or pass --image, --from-splat or --audio."
         )
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")

@@ -103,6 +103,27 @@ def test_new_refuses_to_overwrite_and_render_refuses_damaged_files(world_file, t
     assert not (tmp_path / "x.png").exists()
 
 
-def test_image_worlds_are_not_faked(tmp_path):
-    result = runner.invoke(app, ["new", "a meadow", "--image", str(tmp_path / "a.png")])
-    assert result.exit_code == 2 and "not implemented yet" in result.stderr
+def test_image_worlds_pop_the_photo_up_at_spawn(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from studio.backdrop import PhotoWorld
+    from studio.session import Session
+
+    missing = runner.invoke(app, ["new", "--image", str(tmp_path / "a.png")])
+    assert missing.exit_code == 1 and "a.png" in missing.stderr
+    img = np.zeros((120, 160, 3), np.uint8)
+    img[:48] = (110, 160, 230)
+    img[48:] = (90, 150, 60)
+    Image.fromarray(img).save(tmp_path / "meadow.png")
+    out = tmp_path / "m.tidepool"
+    result = runner.invoke(app, ["new", "--image", str(tmp_path / "meadow.png"), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    session = Session.open(out)
+    try:
+        assert isinstance(session.world, PhotoWorld)
+        assert len(session.world.backdrop.gaussians) > 1000
+        assert session.world.spec.biomes[0].biome == "meadow"
+    finally:
+        session.close()
+        session.world.close()
