@@ -359,15 +359,19 @@ class LiveSession:
                 if self.playing:
                     s.apply(ModeEvent(tick=s.tick, move=m.move, view=m.view))
             elif isinstance(m, P.Direct):
-                self._publish(
-                    {
-                        "t": "error",
-                        "message": "directing commands land with the Directing mode issue; "
-                        f"{m.text!r} was not applied",
-                    }
-                )
+                self._direct(m.text)
         except (TimelineError, ValueError, KeyError) as e:
             self._publish({"t": "error", "message": str(e).strip("'\"")})
+
+    def _direct(self, text: str) -> None:
+        """A directing command: events on the timeline now (or playback), and what was understood."""
+        from pipelines.directing import direct
+
+        s = self.session
+        result = direct(s, text)
+        self.playing = s.playing
+        self._moved()
+        self._publish({"t": "directed", **result})
 
     def _moved(self) -> None:
         self.dirty = True
@@ -450,13 +454,10 @@ class LiveSession:
         return s.camera(width=w, height=h)
 
     def _render_rgb(self, size: tuple[int, int]) -> np.ndarray:
+        from studio.view import render_state
+
         s = self.session
-        if self.hour != s.state.hour:
-            self.hour = s.state.hour
-            self.world.set_hour(s.state.hour)
-        frame = self.world.frame(
-            self._camera(size), width=size[0], height=size[1], time_s=s.seconds
-        )
+        frame = render_state(self.world, s.state, self._camera(size), width=size[0], height=size[1])
         return frame.rgb
 
     @property

@@ -42,6 +42,25 @@
     notice.timer = setTimeout(() => { el.hidden = true; }, 3500);
   }
 
+  // What a directing command became; alternatives and suggestions are clickable commands.
+  function showDirected(m) {
+    const ok = m.events && m.events.length > 0;
+    notice(ok ? `understood: ${m.understood}` : (m.message || "not understood"));
+    if (!ok) toast(m.message || `not understood: ${m.understood}`, "tp-err");
+    const box = $("tp-alternatives");
+    box.replaceChildren();
+    for (const alt of m.alternatives || []) {
+      const text = alt.understood.replace(/^try: /, "");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tp-chip";
+      b.textContent = text;
+      b.addEventListener("click", () => { send({ t: "direct", text }); box.hidden = true; });
+      box.appendChild(b);
+    }
+    box.hidden = box.childElementCount === 0;
+  }
+
   function send(msg) {
     if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(msg));
   }
@@ -102,6 +121,8 @@
       renderTimeline(m);
     } else if (m.t === "notice") {
       notice(m.message);
+    } else if (m.t === "directed") {
+      showDirected(m);
     } else if (m.t === "error") {
       toast(m.message, "tp-err");
       if (m.fatal) { setConn("error", false); S.closing = true; }
