@@ -254,7 +254,9 @@ class Scatter:
             rise = np.maximum(rise, (ring - h0[:, None]).max(axis=1) / rad)
         score -= 12.0 * np.maximum(rise - 0.04, 0.0)
         if self.terrain.has_water:
-            score += 2.0 * (self._near_water(x, z, 18.0) > 0)
+            score += 2.0 * (self._near_water(x, z, 18.0) > 0) + 2.5 * (
+                self._near_water(x, z, 10.0) > 0
+            )
         score = np.where(ok, score, -np.inf)
         if not np.isfinite(score).any():  # a world of cliffs or water: stand on the highest point
             score = self.terrain.height(x, z)
@@ -265,7 +267,7 @@ class Scatter:
             h = self.terrain.height(x[top], z[top])
             sees = self.water_view(np.stack([x[top], h, z[top]], axis=1), a).max(axis=1)
             score = score.copy()
-            score[top] += 3.0 * (sees > 0.04)
+            score[top] += 4.0 * np.minimum(sees / 0.15, 1.0)
         i = int(np.argmax(score))
         p = np.array([x[i], float(self.terrain.height(x[i : i + 1], z[i : i + 1])[0]), z[i]])
         return SpawnPoint(p, 0.0, p + np.array([0.0, 1.7, -30.0]))
@@ -282,7 +284,7 @@ class Scatter:
         near_water = self._near_water(x, z, 9.0)
         visible = self._visible_from(self.spawn.position + np.array([0.0, 1.7, 0.0]), x, h + 4.0, z)
         # The first landmark sets the view: prefer directions that also show the water.
-        water_dir = 2.0 * (self.water_view(self.spawn.position, a) > 0.04)
+        water_dir = 4.0 * np.minimum(self.water_view(self.spawn.position, a) / 0.12, 1.0)
         # The first landmark sets the view direction; later ones prefer that side of spawn.
         first_dir: float | None = None
         for li, lm in enumerate(self.spec.landmarks):
@@ -383,7 +385,7 @@ class Scatter:
                 y = np.maximum(ground, wl) + 12.0 + 6.0 * u[4 + 4 * k + 1]
                 yaw = np.degrees(-ang)
             else:
-                pxz = self._group_positions(c.count, u, f, (ci + 1) * 0.35)
+                pxz = self._group_positions(c.count, u, f, 0.3 * ci)
                 y = self.terrain.height(pxz[:, 0], pxz[:, 1])
                 yaw = 360.0 * u[2] + 80.0 * (u[7 + 4 * k] - 0.5)
             for i in range(c.count):
@@ -410,10 +412,11 @@ class Scatter:
         rad = 2.2 * np.sqrt(k + 0.5) * (count > 1)
         ang = k * 2.39996 + 0.6 * (u[4 + 4 * k] - 0.5)
         offs = np.stack([rad * np.cos(ang), rad * np.sin(ang)], axis=1)
-        base_side = (u[0] - 0.5) * 0.5 + side_offset * (1 if u[3] < 0.5 else -1)
+        base_side = (u[0] - 0.5) * 0.3 + side_offset * (1 if u[3] < 0.5 else -1)
         best = None
-        for dist in (14.0 + 8.0 * u[1], 12.0, 18.0, 24.0, 9.0):
-            for side in (base_side, -base_side, 0.0, 0.5, -0.5, 0.9, -0.9):
+        # Nearest to the view's centre first: sides within ±26° keep the group on screen.
+        for side in (base_side, -base_side, 0.0, 0.25, -0.25, 0.45, -0.45, 0.7, -0.7, 1.0, -1.0):
+            for dist in (14.0 + 8.0 * u[1], 10.0, 8.0, 18.0, 24.0):
                 rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
                 centre = np.array([sx, sz]) + dist * (rot @ forward)
                 pxz = centre[None] + offs

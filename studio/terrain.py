@@ -169,8 +169,8 @@ class TerrainField:
         return w / w.sum(axis=0, keepdims=True)
 
     def _river_value(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        xw = x + 70.0 * _sample(self._warp_x, x, z)
-        zw = z + 70.0 * _sample(self._warp_z, x, z)
+        xw = x + 35.0 * _sample(self._warp_x, x, z)
+        zw = z + 35.0 * _sample(self._warp_z, x, z)
         return _sample(self._river, xw, zw)
 
     def river_channel(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -178,7 +178,7 @@ class TerrainField:
         if not self.spec.terrain.rivers:
             return np.zeros(np.shape(x))
         c = np.abs(self._river_value(x, z) - self._river_offset)
-        return smoothstep(0.036, 0.016, c)
+        return smoothstep(0.044, 0.018, c)
 
     def height(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Ground height (float64, metres) at world (x, z); any matching array shapes."""
@@ -200,7 +200,7 @@ class TerrainField:
             valley = smoothstep(0.2, 0.035, c)
             bank = self.water_level + LAND_LIFT + 0.3
             h = h + (np.minimum(h, bank + 0.15 * (h - bank)) - h) * valley
-            bed = smoothstep(0.034, 0.012, c)
+            bed = smoothstep(0.042, 0.014, c)
             h = h + (self.water_level - 1.6 - h) * bed
         if t.lakes:
             lake = smoothstep(0.32, 0.58, _sample(self._lake, x, z))

@@ -129,13 +129,11 @@ def test_weather_changes_light_not_geometry(world):
     world.set_weather(WeatherSpec())
 
 
-def _first_ground_hits(world: World, cam: Camera, nx: int = 48, ny: int = 20) -> np.ndarray:
-    """(M, 3) where rays through a grid of pixels in the lower half first meet the heightfield
+def _first_ground_hits(world: World, cam: Camera, nx: int = 48, ny: int = 40) -> np.ndarray:
+    """(M, 3) where rays through a grid of pixels first meet the heightfield (within 200 m)
     (marched independently of the renderer; props ignored)."""
     K = cam.K()
-    u, v = np.meshgrid(
-        np.linspace(0, cam.width - 1, nx), np.linspace(cam.height / 2, cam.height - 1, ny)
-    )
+    u, v = np.meshgrid(np.linspace(0, cam.width - 1, nx), np.linspace(0, cam.height - 1, ny))
     d_cam = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
     d = (d_cam / np.linalg.norm(d_cam, axis=-1, keepdims=True)).reshape(-1, 3)
     d = d @ cam.T_world_camera[:3, :3].T
@@ -156,7 +154,7 @@ def test_river_is_in_the_spawn_view():
     )
     w = World(spec, background=False)
     hits = _first_ground_hits(w, w.spawn_camera(width=320, height=180))
-    assert w.is_water(hits[:, 0], hits[:, 2]).mean() > 0.02
+    assert w.is_water(hits[:, 0], hits[:, 2]).mean() > 0.015
     w.close()
 
 
