@@ -229,31 +229,97 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
     vis[i] = 1
 
 
-@njit(cache=True)
-def _radix_argsort(keys, idx):
-    """Reorder idx (M,) int32 by keys (M,) uint32: LSD radix sort, 3 stable passes of 11 bits."""
+@njit(parallel=True, cache=True)
+def _visible_keys(vis, rec, n_workers):
+    """The visible Gaussians in memory order, order (M,) int32, and their sort keys (M,) uint32:
+    the depth's float bits (depths are positive, so the bits order like the floats)."""
+    n = vis.shape[0]
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    start = np.zeros(n_chunks + 1, np.int64)
+    for ch in prange(n_chunks):
+        c = 0
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            c += vis[i]
+        start[ch + 1] = c
+    for ch in range(n_chunks):
+        start[ch + 1] += start[ch]
+    order = np.empty(start[n_chunks], np.int32)
+    keys = np.empty(start[n_chunks], np.uint32)
+    bits = rec.view(np.uint32)
+    for ch in prange(n_chunks):
+        k = start[ch]
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            if vis[i]:
+                order[k] = i
+                keys[k] = bits[i, _Z]
+                k += 1
+    return order, keys
+
+
+@njit(parallel=True, cache=True)
+def _radix_argsort(keys, idx, n_workers):
+    """Reorder idx (M,) int32 by keys (M,) uint32, stably: LSD radix sort, 3 passes of 11 bits.
+
+    Each pass counts digits per block of the input (in parallel), takes the prefix sums in
+    (digit, block) order and scatters each block in its own order: a stable parallel pass.
+    """
     m = keys.shape[0]
+    n_blocks = max(1, min(4 * n_workers, (m + _CHUNK - 1) // _CHUNK))
+    size = (m + n_blocks - 1) // n_blocks
     tmp_idx = np.empty(m, np.int32)
     tmp_keys = np.empty(m, np.uint32)
-    count = np.empty(2048, np.int64)
+    count = np.empty((n_blocks, 2048), np.int64)
     for shift in (0, 11, 22):
-        count[:] = 0
-        for k in range(m):
-            count[(keys[k] >> shift) & 2047] += 1
+        for blk in prange(n_blocks):
+            cnt = count[blk]
+            cnt[:] = 0
+            for k in range(blk * size, min(m, (blk + 1) * size)):
+                cnt[(keys[k] >> shift) & 2047] += 1
         total = 0
         for d in range(2048):
-            c = count[d]
-            count[d] = total
-            total += c
-        for k in range(m):
-            d = (keys[k] >> shift) & 2047
-            pos = count[d]
-            count[d] = pos + 1
-            tmp_keys[pos] = keys[k]
-            tmp_idx[pos] = idx[k]
+            for blk in range(n_blocks):
+                c = count[blk, d]
+                count[blk, d] = total
+                total += c
+        for blk in prange(n_blocks):
+            cnt = count[blk]
+            for k in range(blk * size, min(m, (blk + 1) * size)):
+                d = (keys[k] >> shift) & 2047
+                pos = cnt[d]
+                cnt[d] = pos + 1
+                tmp_keys[pos] = keys[k]
+                tmp_idx[pos] = idx[k]
         keys, tmp_keys = tmp_keys, keys
         idx, tmp_idx = tmp_idx, idx
     return idx
+
+
+@njit(parallel=True, cache=True)
+def _ranks_and_bases(order, ub, n_workers):
+    """rank (N,) int32: each visible Gaussian's place in depth order; base (N + 1,) int64: where
+    its tile ids start (prefix sums of ub)."""
+    n = ub.shape[0]
+    rank = np.empty(n, np.int32)
+    for k in prange(order.shape[0]):
+        rank[order[k]] = k
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    base = np.empty(n + 1, np.int64)
+    base[0] = 0
+    for ch in prange(n_chunks):
+        acc = 0
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            acc += ub[i]
+            base[i + 1] = acc
+    carry = 0
+    for ch in range(n_chunks):
+        last = min(n, (ch + 1) * _CHUNK)
+        carry += base[last]
+        base[last] = carry  # the chunk's last prefix, fixed first: the next chunk adds it
+    for ch in prange(1, n_chunks):
+        add = base[ch * _CHUNK]
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK) - 1):
+            base[i + 1] += add
+    return rank, base
 
 
 @njit(inline="always", fastmath=True)
@@ -560,11 +626,9 @@ def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb,
 
 @njit(inline="always")
 def _to_u8(v):
-    return np.uint8(
-        math.floor(
-            min(max(v, np.float32(0.0)), np.float32(1.0)) * np.float32(255.0) + np.float32(0.5)
-        )
-    )
+    """round(clip(v, 0, 1) * 255): the value is >= 0.5 before truncation, so int() is floor
+    (a conversion instruction, where math.floor was a libm call per channel)."""
+    return np.uint8(np.int32(min(max(v, _F0), _F1) * np.float32(255.0) + _HALF))
 
 
 def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
@@ -583,14 +647,10 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
                  rec, vis, ub, n_workers)  # fmt: skip
     t1 = time.perf_counter()
-    order = np.flatnonzero(vis).astype(np.int32)  # (M,) visible Gaussians
-    keys = np.ascontiguousarray(rec[order, _Z]).view(np.uint32)  # positive: bits sort as floats
-    order = _radix_argsort(keys, order)  # one global front-to-back order; stable for equal depths
+    order, keys = _visible_keys(vis, rec, n_workers)  # (M,) visible Gaussians, depth bits
+    order = _radix_argsort(keys, order, n_workers)  # front to back; stable for equal depths
     t_sort = time.perf_counter()
-    rank = np.empty(len(inp), np.int32)  # depth rank of each visible Gaussian
-    rank[order] = np.arange(order.shape[0], dtype=np.int32)
-    base = np.zeros(len(inp) + 1, np.int64)  # where each Gaussian's tile ids start
-    np.cumsum(ub, out=base[1:])
+    rank, base = _ranks_and_bases(order, ub, n_workers)
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
                                             tiles_y, W, H, _DEPTH_CHUNKS * n_workers,
                                             n_workers)  # fmt: skip
