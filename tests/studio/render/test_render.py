@@ -274,3 +274,29 @@ def test_auto_picks_cpu_without_cuda_and_logs_it(caplog):
     g = one_gaussian([0, 0, -3.0])
     if chosen == "cpu":
         assert (render(g, axis_camera()).rgb == render(g, axis_camera(), backend="cpu").rgb).all()
+
+
+def test_equal_depths_keep_their_order_like_the_reference():
+    # Opaque splats all at one depth (a z-fight): only a stable depth order (memory order among
+    # equals) gives the reference's picture, and it must not change with the thread count.
+    rng = np.random.default_rng(11)
+    n = 3000
+    xy = rng.uniform(-1.0, 1.0, (n, 2))
+    g = Gaussians(
+        means=np.column_stack([xy, np.full(n, -4.0)]),
+        quats=np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
+        scales=np.tile([0.08, 0.08, 0.01], (n, 1)),
+        opacities=np.full(n, 0.99),
+        colors=rng.uniform(0, 1, (n, 3)),
+    )
+    cam = axis_camera(160, 120)
+    ref = render(g, cam, background=BG, backend="reference")
+    frame = render(g, cam, background=BG, backend="cpu")
+    assert_matches(frame, ref)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = render(g, cam, background=BG, backend="cpu")
+    finally:
+        numba.set_num_threads(before)
+    assert (one.rgb == frame.rgb).all()
