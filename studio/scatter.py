@@ -416,12 +416,13 @@ class Scatter:
         best = None
         # Nearest to the view's centre first: sides within ±26° keep the group on screen.
         for side in (base_side, -base_side, 0.0, 0.25, -0.25, 0.45, -0.45, 0.7, -0.7, 1.0, -1.0):
-            for dist in (14.0 + 8.0 * u[1], 10.0, 8.0, 18.0, 24.0):
+            for dist in (14.0 + 8.0 * u[1], 12.0, 18.0, 24.0):
                 rot = np.array([[np.cos(side), -np.sin(side)], [np.sin(side), np.cos(side)]])
                 centre = np.array([sx, sz]) + dist * (rot @ forward)
                 pxz = centre[None] + offs
                 dry = self.terrain.height(pxz[:, 0], pxz[:, 1]) > self.terrain.water_level + 0.3
                 dry &= self.terrain.normal(pxz[:, 0], pxz[:, 1], eps=1.0)[:, 1] > 0.9  # gentle
+                dry &= np.hypot(pxz[:, 0] - sx, pxz[:, 1] - sz) > 8.0  # not in the viewer's face
                 if dry.all():
                     return pxz
                 if best is None:
