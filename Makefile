@@ -42,6 +42,20 @@ lint: $(VENV)/.test-installed
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# bpy (headless Blender) wheels need Python 3.11 and numpy < 2, so Blender gets its own venv.
+BLENDER_VENV := $(VENV)/blender
+BPY := bpy==5.0.1
+
+$(BLENDER_VENV)/bin/python:
+	$(PYTHON) -m venv $(BLENDER_VENV)
+	$(BLENDER_VENV)/bin/python -m pip install --quiet $(BPY) \
+	  || (echo "bpy needs Python 3.11: set PYTHON=python3.11" >&2; rm -rf $(BLENDER_VENV); exit 1)
+
+.PHONY: test-slow
+## Install bpy (about 400 MB) and run the tests that import our exports into Blender.
+test-slow: $(VENV)/.test-installed $(BLENDER_VENV)/bin/python
+	TIDEPOOL_BLENDER_PYTHON=$(BLENDER_VENV)/bin/python $(BIN)/python -m pytest -m slow_blender tests/exporters $(ARGS)
+
 bench: $(VENV)/.studio-installed
 	$(BIN)/tidepool bench $(ARGS)
 
