@@ -86,8 +86,11 @@ def _fetch_add(typingctx, arr, idx, val):
     return sig, codegen
 
 
-# IEEE semantics (no fastmath) here: the culling tests must see NaN and inf.
-@njit(parallel=True, cache=True)
+# No "nnan"/"ninf" fast-math flags here: the culling tests must see NaN and inf.
+_PROJECT_MATH = {"nsz", "arcp", "contract"}
+
+
+@njit(parallel=True, cache=True, fastmath=_PROJECT_MATH)
 def _project(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
              far, out, vis, ub, n_workers):  # fmt: skip
     """Project N Gaussians into (N, 16) float32 records (fields above).
@@ -112,7 +115,7 @@ def _project(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, 
                              height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i)  # fmt: skip
 
 
-@njit(inline="always")
+@njit(inline="always", fastmath=_PROJECT_MATH)
 def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
                  far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i):  # fmt: skip
     """Gaussian i of `_project`."""
