@@ -423,8 +423,12 @@ class Scatter:
                 dry = self.terrain.height(pxz[:, 0], pxz[:, 1]) > self.terrain.water_level + 0.3
                 dry &= self.terrain.normal(pxz[:, 0], pxz[:, 1], eps=1.0)[:, 1] > 0.9  # gentle
                 dry &= np.hypot(pxz[:, 0] - sx, pxz[:, 1] - sz) > 8.0  # not in the viewer's face
+                if dry.all():  # and not hidden behind a rise
+                    h = self.terrain.height(pxz[:, 0], pxz[:, 1])
+                    eye = self.spawn.position + np.array([0.0, 1.7, 0.0])
+                    dry &= self._visible_from(eye, pxz[:, 0], h + 0.9, pxz[:, 1]) > 0
                 if dry.all():
                     return pxz
-                if best is None:
-                    best = pxz
-        return best
+                if best is None or dry.sum() > best[0]:
+                    best = (int(dry.sum()), pxz)
+        return best[1]  # no place suits every member: the one that suits most
