@@ -211,30 +211,35 @@ def world_cards(library: Path) -> str:
 VIEWPORT = (STATIC / "viewport.html").read_text
 
 
-def build_blocks(library: Path, *, create_lock: threading.Lock) -> gr.Blocks:
+def build_blocks(library: Path, *, create_lock: threading.Lock, hub: LiveHub) -> gr.Blocks:
     """The studio's Gradio UI: new-world panel and library around the live viewport."""
 
     def create(prompt: str, image: str | None, seed: str | int | None) -> tuple[str, str, str]:
+        from pipelines.image import ImageError
         from pipelines.text import PromptError, describe_understood
         from studio.storage import ProjectFileError
         from ui.worlds import create_world
 
-        if image:
+        if not (prompt or "").strip() and not image:
             raise gr.Error(
-                "worlds from an image land with the 'Worlds and commands from images and voice' "
-                "issue; describe the world in words for now"
+                "describe the world first (e.g. 'a misty pine forest by a lake'), or add an image"
             )
-        if not (prompt or "").strip():
-            raise gr.Error("describe the world first, e.g. 'a misty pine forest by a lake'")
         text = "" if seed is None else str(seed).strip()
         if text and not (text.isdigit() and int(text) < 2**63):
             raise gr.Error(f"seed {text!r} must be a whole number >= 0, or empty for a random one")
         s = int(text) if text else None
         try:
             with create_lock:
-                made = create_world(prompt, seed=s, library=library)
-        except (PromptError, ProjectFileError, OSError) as e:
+                made = create_world(
+                    prompt or "",
+                    seed=s,
+                    library=library,
+                    image=Path(image) if image else None,
+                    keep_world=True,
+                )
+        except (PromptError, ImageError, ProjectFileError, OSError) as e:
             raise gr.Error(str(e)) from None
+        hub.adopt(made.path, made.world)
         understood = describe_understood(made.spec)
         return made.path.stem, understood, world_cards(library)
 
@@ -370,7 +375,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if auth is not None:
         app.add_middleware(BasicAuth, user=auth[0], password=auth[1])
-    blocks = build_blocks(library, create_lock=threading.Lock())
+    blocks = build_blocks(library, create_lock=threading.Lock(), hub=hub)
     head = (
         '<link rel="stylesheet" href="/static/studio.css">'
         '<script src="/static/studio.js" defer></script>'

@@ -97,6 +97,7 @@ class LiveSession:
         self,
         sid: str,
         path: Path,
+        world: Any = None,
         *,
         fork_from_shared: bool = False,
         size: tuple[int, int] = SIZES[0],
@@ -104,6 +105,7 @@ class LiveSession:
     ) -> None:
         self.sid = sid
         self.path = path
+        self._prepared_world = world
         self.fork_from_shared = fork_from_shared
         self.size_level = SIZES.index(size) if size in SIZES else 0
         self.fixed_size = None if size in SIZES else size
@@ -214,7 +216,10 @@ class LiveSession:
 
         store = ProjectFile.open(self.path)
         self.understood = describe_understood(store.spec)
-        self.world = open_world(store)
+        # A world just generated for this file (its chunks cached) saves the first live frame
+        # from generating everything again.
+        self.world = self._prepared_world or open_world(store)
+        self._prepared_world = None
         saved = store.meta(f"live:{self.sid}")
         self.session = Session(store, world=self.world)
         s = self.session
@@ -370,6 +375,8 @@ class LiveSession:
         s = self.session
         result = direct(s, text)
         self.playing = s.playing
+        if not self.playing and result.get("applied"):
+            s.advance(1)  # paused: step once so the change shows now (a night falls at once)
         self._moved()
         self._publish({"t": "directed", **result})
 
@@ -589,7 +596,15 @@ class LiveHub:
         self.library = library
         self.linger_s = linger_s
         self.sessions: dict[str, LiveSession] = {}
+        self._prepared: tuple[Path, Any] | None = None
         self._lock = threading.Lock()
+
+    def adopt(self, path: Path, world: Any) -> None:
+        """Keep a just-created world for the first session that opens `path` (one at a time)."""
+        with self._lock:
+            old, self._prepared = self._prepared, (Path(path).resolve(), world)
+        if old is not None:
+            old[1].close()
 
     def world_path(self, name: str) -> Path:
         path = (self.library / f"{name}.tidepool").resolve()
@@ -620,8 +635,11 @@ class LiveHub:
             shared = any(s.path == path and s.alive for s in self.sessions.values())
             sid = sid or secrets.token_urlsafe(9)
             size = (hello.width, hello.height)
+            world = None
+            if self._prepared is not None and self._prepared[0] == path and not shared:
+                world, self._prepared = self._prepared[1], None
             live = LiveSession(
-                sid, path, fork_from_shared=shared, size=size, adaptive=hello.adaptive
+                sid, path, world=world, fork_from_shared=shared, size=size, adaptive=hello.adaptive
             )
             self.sessions[sid] = live
             return live
@@ -639,6 +657,9 @@ class LiveHub:
 
     def close(self) -> None:
         with self._lock:
+            if self._prepared is not None:
+                self._prepared[1].close()
+                self._prepared = None
             for s in self.sessions.values():
                 s.close()
             self.sessions.clear()

@@ -39,6 +39,8 @@ class CreatedWorld:
     seconds: float
     gaussians_in_view: int
     thumbnail: bytes  # PNG
+    world: World | None = None
+    """The generated world, still open, when create_world was asked to keep it."""
 
 
 def slugify(text: str, *, limit: int = 48) -> str:
@@ -76,6 +78,7 @@ def create_world(
     max_splats: int = 1_000_000,
     up: str = "auto",
     scale: float = 1.0,
+    keep_world: bool = False,
 ) -> CreatedWorld:
     """Prompt -> WorldSpec -> World -> first frame (thumbnail) -> a new .tidepool file.
 
@@ -83,6 +86,8 @@ def create_world(
     wins) and the photo pops up at spawn; with `capture` (.ply/.spz/.splat), the world is that
     3DGS capture. Both are stored in the project file (studio.backdrop).
     `seconds` is the prompt-to-first-frame time the user waits for (file writing excluded).
+    With `keep_world` the generated World (chunks cached) is returned open in `.world` for a
+    live session to continue with; the caller closes it.
     Raises pipelines.text.PromptError for a bad prompt, pipelines.image.ImageError /
     pipelines.splat_import.SplatImportError for bad inputs and ProjectFileError for a bad path.
     """
@@ -120,10 +125,13 @@ def create_world(
     world = world_with_backdrop(spec, backdrop)
     try:
         camera = world.spawn_camera(width=THUMBNAIL_SIZE[0], height=THUMBNAIL_SIZE[1])
-        n_view = len(world.gaussians_in_view(camera))
         frame = world.frame(camera)
         seconds = time.perf_counter() - t0
-    finally:
+        n_view = world.last_view_count
+    except BaseException:
+        world.close()
+        raise
+    if not keep_world:
         world.close()
     source = capture if capture is not None else image
     stem = slugify(prompt) if prompt.strip() or source is None else slugify(source.stem)
@@ -137,7 +145,7 @@ def create_world(
     finally:
         project.close()
     log.info("created %s in %.2f s (%d Gaussians in view)", path, seconds, n_view)
-    return CreatedWorld(path, spec, seconds, n_view, thumbnail)
+    return CreatedWorld(path, spec, seconds, n_view, thumbnail, world if keep_world else None)
 
 
 class RenderRequestError(ValueError):

@@ -153,7 +153,9 @@ def test_creator_walkthrough(studio, browser):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.3, y, steps=6)
     page.mouse.up()
-    rewound = wait_status(page, f"s.tick < {paused['tick']} - 10")
+    wait_status(page, f"s.tick < {paused['tick']} - 10")
+    page.wait_for_timeout(800)  # the drag sent several seeks; let the last one land
+    rewound = page.evaluate("window.tidepool.state.status")
     page.locator("#tp-fork").click()
     forked = wait_status(page, f"s.branch !== {rewound['branch']!r}")
     page.wait_for_function("document.querySelectorAll('#tp-branches li').length >= 2")
@@ -190,15 +192,24 @@ def test_creator_walkthrough(studio, browser):
     ctx.close()
 
 
-def test_directing_box_says_what_is_missing(studio, browser):
+def test_directing_box_directs_the_scene(studio, browser):
+    """A typed command changes the live world (night falls); nonsense offers suggestions."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(studio)
     page.locator(".tp-card[data-world]").first.click()  # open a world from the library
     page.wait_for_function("window.tidepool && window.tidepool.state.frames > 0", timeout=60_000)
     page.locator("#tp-direct-text").fill("make it night")
     page.locator("#tp-direct-text").press("Enter")
-    page.wait_for_selector("#tp-toast:not([hidden])")
-    assert "Directing" in page.locator("#tp-toast").inner_text()
+    page.wait_for_function(
+        "(() => { const s = window.tidepool.state.status; return s && (s.hour >= 20 || s.hour < 5); })()",
+        timeout=60_000,
+    )
+    page.wait_for_selector("#tp-notice:not([hidden])")
+    assert "understood" in page.locator("#tp-notice").inner_text()
+    page.locator("#tp-direct-text").fill("blorp the zanzibar")
+    page.locator("#tp-direct-text").press("Enter")
+    page.wait_for_selector("#tp-alternatives .tp-chip", timeout=60_000)
+    shot(page, "06-directing")
     page.close()
 
 
