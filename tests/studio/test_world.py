@@ -203,3 +203,11 @@ def test_near_props_drawn_denser_and_sharper_than_far_ones(world):
     far = world._plods.surfels(tree.kind, tree.variant_seed, 2).gaussians
     assert len(near) > 5 * len(far)
     assert np.median(near.scales[:, :2]) < 0.5 * np.median(far.scales[:, :2])
+
+
+def test_no_rain_drop_smears_across_the_lens():
+    cam = np.array([3.0, 2.0, -7.0])
+    for t in (0.0, 0.4, 1.3):
+        g = particles("rain", cam, seed=2, time_s=t)
+        assert len(g) > 5000  # rain stays dense
+        assert np.linalg.norm(g.means - cam, axis=1).min() > 2.0
