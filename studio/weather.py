@@ -80,10 +80,11 @@ def particles(
         scales = np.tile([0.008, 0.32, 0.008], (n, 1))
         colors = np.tile(np.array([0.78, 0.82, 0.88]) * light_scale, (n, 1))
         opac = np.full(n, 0.26 if kind == "rain" else 0.34)
-    # Drops right at the lens would smear across the frame: keep a small clear bubble.
-    far = np.linalg.norm(means - np.array([cx, cy, cz]), axis=1) > (0.8 if kind == "snow" else 2.5)
-    g = Gaussians(means, quats, scales, opac, np.clip(colors, 0, 1))
-    return g.subset(np.flatnonzero(far))
+    # Drops right at the lens would smear across the frame: they are invisible in a small
+    # bubble (kept, so particle i stays particle i over time).
+    near = np.linalg.norm(means - np.array([cx, cy, cz]), axis=1) < (0.8 if kind == "snow" else 2.5)
+    opac = np.where(near, 0.0, opac)
+    return Gaussians(means, quats, scales, opac, np.clip(colors, 0, 1))
 
 
 def weather_particles(world: World, camera: Camera, *, time_s: float = 0.0) -> Gaussians:
