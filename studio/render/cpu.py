@@ -6,18 +6,23 @@ and the INRIA rasteriser are CUDA-only; splax on JAX/CPU reached 1.5 fps on our 
 Stages (each a compiled kernel; nothing loops over Gaussians in Python):
 
 1. project — camera transform, near/far and frustum culling, 2D covariance (`EPS2D` added),
-   conic, and the exact ellipse where alpha can reach 1/255 (`q <= L`, L = 2 ln(255·opacity)).
+   conic, and the exact ellipse where alpha can reach 1/255 (`q <= L`, L = 2 ln(255·opacity)),
+   written straight into one 64-byte record per Gaussian (rows stay in memory order).
 2. sort — one global LSD radix sort of the visible Gaussians on their depth's float bits
-   (depths are positive, so the bits order like the floats); the projected data is then
-   gathered in that order into one 64-byte record per Gaussian.
+   (depths are positive, so the bits order like the floats).
 3. bin — every Gaussian is listed in the tiles its ellipse covers (exact per tile row, not
-   its bounding square). The depth-sorted list is cut into one chunk per thread; counts per
-   (chunk, tile) and a prefix sum give a stable parallel scatter, so each tile's list is
-   depth-ordered without sorting per tile.
-4. blend — tiles are dealt to threads by their list length (longest first, to the least
-   loaded thread); each Gaussian is visited only on the pixel rows and columns inside its
-   ellipse (exact spans from the conic), front to back, with early termination per pixel
-   and per tile.
+   its bounding square). The depth-sorted list is cut into chunks; counts per (chunk, tile)
+   and a prefix sum give a stable parallel scatter, so each tile's list is depth-ordered
+   without sorting per tile.
+4. blend — workers take tiles costliest first (longest list) from a shared atomic counter;
+   a tile's records are copied a block at a time (the cache misses overlap), then each
+   Gaussian runs on the tile rows its ellipse crosses, 16 lanes a row in SIMD, front to back,
+   with early termination per pixel, per row and per tile.
+
+Every parallel stage hands out work dynamically (chunks taken from an atomic counter), not
+split evenly up front, so a core taken by another process slows the frame instead of
+stalling it. No result depends on which worker did what: the output is identical for any
+thread count.
 
 The conventions (constants, pixel centres at +0.5, the Jacobian clamp) are those of
 `studio.render.common`, and `studio.render.reference` is the truth tests compare against.
@@ -232,66 +237,50 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
     vis[i] = 1
 
 
-@njit(parallel=True, cache=True)
-def _visible_keys(vis, rec, n_workers):
+@njit(cache=True)
+def _visible_keys(vis, rec):
     """The visible Gaussians in memory order, order (M,) int32, and their sort keys (M,) uint32:
     the depth's float bits (depths are positive, so the bits order like the floats)."""
     n = vis.shape[0]
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
-    start = np.zeros(n_chunks + 1, np.int64)
-    for ch in prange(n_chunks):
-        c = 0
-        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
-            c += vis[i]
-        start[ch + 1] = c
-    for ch in range(n_chunks):
-        start[ch + 1] += start[ch]
-    order = np.empty(start[n_chunks], np.int32)
-    keys = np.empty(start[n_chunks], np.uint32)
+    m = 0
+    for i in range(n):
+        m += vis[i]
+    order = np.empty(m, np.int32)
+    keys = np.empty(m, np.uint32)
     bits = rec.view(np.uint32)
-    for ch in prange(n_chunks):
-        k = start[ch]
-        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
-            if vis[i]:
-                order[k] = i
-                keys[k] = bits[i, _Z]
-                k += 1
+    k = 0
+    for i in range(n):
+        if vis[i]:
+            order[k] = i
+            keys[k] = bits[i, _Z]
+            k += 1
     return order, keys
 
 
-@njit(parallel=True, cache=True)
-def _radix_argsort(keys, idx, n_workers):
-    """Reorder idx (M,) int32 by keys (M,) uint32, stably: LSD radix sort, 3 passes of 11 bits.
-
-    Each pass counts digits per block of the input (in parallel), takes the prefix sums in
-    (digit, block) order and scatters each block in its own order: a stable parallel pass.
-    """
+# Serial on purpose: a parallel version (per-block counts, 6 parallel regions) was no faster on
+# 2 cores and slower under load, where every region waits for a descheduled worker.
+@njit(cache=True)
+def _radix_argsort(keys, idx):
+    """Reorder idx (M,) int32 by keys (M,) uint32: LSD radix sort, 3 stable passes of 11 bits."""
     m = keys.shape[0]
-    n_blocks = max(1, min(4 * n_workers, (m + _CHUNK - 1) // _CHUNK))
-    size = (m + n_blocks - 1) // n_blocks
     tmp_idx = np.empty(m, np.int32)
     tmp_keys = np.empty(m, np.uint32)
-    count = np.empty((n_blocks, 2048), np.int64)
+    count = np.empty(2048, np.int64)
     for shift in (0, 11, 22):
-        for blk in prange(n_blocks):
-            cnt = count[blk]
-            cnt[:] = 0
-            for k in range(blk * size, min(m, (blk + 1) * size)):
-                cnt[(keys[k] >> shift) & 2047] += 1
+        count[:] = 0
+        for k in range(m):
+            count[(keys[k] >> shift) & 2047] += 1
         total = 0
         for d in range(2048):
-            for blk in range(n_blocks):
-                c = count[blk, d]
-                count[blk, d] = total
-                total += c
-        for blk in prange(n_blocks):
-            cnt = count[blk]
-            for k in range(blk * size, min(m, (blk + 1) * size)):
-                d = (keys[k] >> shift) & 2047
-                pos = cnt[d]
-                cnt[d] = pos + 1
-                tmp_keys[pos] = keys[k]
-                tmp_idx[pos] = idx[k]
+            c = count[d]
+            count[d] = total
+            total += c
+        for k in range(m):
+            d = (keys[k] >> shift) & 2047
+            pos = count[d]
+            count[d] = pos + 1
+            tmp_keys[pos] = keys[k]
+            tmp_idx[pos] = idx[k]
         keys, tmp_keys = tmp_keys, keys
         idx, tmp_idx = tmp_idx, idx
     return idx
@@ -650,8 +639,8 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
                  rec, vis, ub, n_workers)  # fmt: skip
     t1 = time.perf_counter()
-    order, keys = _visible_keys(vis, rec, n_workers)  # (M,) visible Gaussians, depth bits
-    order = _radix_argsort(keys, order, n_workers)  # front to back; stable for equal depths
+    order, keys = _visible_keys(vis, rec)  # (M,) visible Gaussians and their depth bits
+    order = _radix_argsort(keys, order)  # front to back; stable for equal depths
     t_sort = time.perf_counter()
     rank, base = _ranks_and_bases(order, ub, n_workers)
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
