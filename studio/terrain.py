@@ -233,9 +233,19 @@ class TerrainField:
     # --- colour -------------------------------------------------------------------------
 
     def albedo(
-        self, x: np.ndarray, z: np.ndarray, h: np.ndarray, normal_y: np.ndarray
+        self,
+        x: np.ndarray,
+        z: np.ndarray,
+        h: np.ndarray,
+        normal_y: np.ndarray,
+        *,
+        grain: float | np.ndarray = 0.08,
     ) -> np.ndarray:
-        """(N, 3) float32 sRGB ground albedo for flat arrays x, z, heights h, normal y (N,)."""
+        """(N, 3) float32 sRGB ground albedo for flat arrays x, z, heights h, normal y (N,).
+
+        `grain` is the amplitude of the per-position brightness jitter (scalar or (N,)): dense
+        surfels near the camera can carry more of it than sparse far ones (which would sparkle).
+        """
         w = self.biome_weights(x, z)  # (B, N)
 
         def mix(attr: str) -> np.ndarray:
@@ -248,8 +258,9 @@ class TerrainField:
         soil = smoothstep(0.45, 0.8, patch) * (0.3 + 0.5 * self.roughness)
         c = c * (1 - soil) + mix("soil") * soil
         # Fine brightness variation (noise + a per-position hash) breaks up the surfel grid.
+        grain_amp = grain
         grain = hash_uniform(7, np.round(x * 8).astype(np.int64), np.round(z * 8).astype(np.int64))
-        c *= 1.0 + 0.07 * patch + 0.08 * (grain[:, None] - 0.5)
+        c *= 1.0 + 0.07 * patch + np.reshape(grain_amp, (-1, 1)) * (grain[:, None] - 0.5)
         rock = smoothstep(0.86, 0.68, normal_y)[:, None]
         c = c * (1 - rock) + mix("rock") * rock
         wl = self.water_level

@@ -55,6 +55,10 @@ SURFEL_SIGMA = 0.66
 """Terrain surfel standard deviation as a fraction of the grid spacing (overlap, no holes)."""
 SHADOW_STEP = 8.0
 """Metres between heightfield-shadow samples (interpolated in between)."""
+NEAR_GROUND_SPACING = 0.15
+"""Ground surfel spacing (metres) right around the camera, where LOD 0 looks soft."""
+NEAR_GROUND_RADIUS = 6.0
+"""Metres around the camera drawn at `NEAR_GROUND_SPACING`."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
 TIER_SKIP = (frozenset(), LOW_KINDS, LOW_KINDS | SMALL_KINDS)
 """Prop kinds left out of a chunk's props at each tier (see `World._props_many`)."""
@@ -200,6 +204,7 @@ class World:
         self._chunk_props: OrderedDict[tuple[int, int], ChunkProps] = OrderedDict()
         self.last_view_count = 0
         self._last_view: tuple[tuple, Gaussians] | None = None
+        self._near_cache: tuple[tuple, Gaussians] | None = None
         self._shadows: dict[tuple[int, int], np.ndarray] = {}
         self._shadow_key = -1
         self._last_bias = 1.0
@@ -629,6 +634,59 @@ class World:
         grid = self._shadow_grids([(cx, cz)])[0]
         return lambda x, z: _bilinear(grid, cx, cz, x, z)
 
+    def _near_ground(self, camera: Camera) -> Gaussians | None:
+        """Lit ground surfels at `NEAR_GROUND_SPACING` within `NEAR_GROUND_RADIUS` of the camera
+        (on a world-anchored grid, cached per 2 m camera cell and lighting), or None when the
+        camera is too high above the ground for it to matter."""
+        p = camera.position
+        ground = float(self.terrain.height(np.array([p[0]]), np.array([p[2]]))[0])
+        if p[1] - ground > 6.0:
+            return None
+        key = (round(p[0] / 2.0), round(p[2] / 2.0), self._light_key)
+        if self._near_cache is not None and self._near_cache[0] == key:
+            return self._near_cache[1]
+        s = NEAR_GROUND_SPACING
+        R = NEAR_GROUND_RADIUS + 1.0  # a margin, so the cached patch still covers a 2 m cell
+        cx0, cz0 = key[0] * 2.0, key[1] * 2.0
+        i0, i1 = int(np.floor((cx0 - R) / s)) - 1, int(np.ceil((cx0 + R) / s)) + 1
+        k0, k1 = int(np.floor((cz0 - R) / s)) - 1, int(np.ceil((cz0 + R) / s)) + 1
+        gx, gz = np.meshgrid(np.arange(i0, i1 + 1) * s, np.arange(k0, k1 + 1) * s)
+        h = self.terrain.height(gx, gz)
+        nrm = self.terrain.normals_from_grid(h, s).reshape(-1, 3)
+        x, z, y = gx[1:-1, 1:-1].ravel(), gz[1:-1, 1:-1].ravel(), h[1:-1, 1:-1].ravel()
+        m = np.hypot(x - cx0, z - cz0) < R
+        x, z, y, nrm = x[m], z[m], y[m], nrm[m]
+        # Stronger grain close by (grass texture), fading to LOD 0's at the patch's rim.
+        d = np.hypot(x - cx0, z - cz0)
+        grain = 0.08 + 0.2 * smoothstep(NEAR_GROUND_RADIUS, NEAR_GROUND_RADIUS - 3.0, d)
+        alb = self.terrain.albedo(x, z, y, nrm[:, 1], grain=grain)
+        quats, stretch = _slope_frames(nrm)
+        sig = SURFEL_SIGMA * s
+        n = len(x)
+        scales = np.empty((n, 3), np.float32)
+        scales[:, 0] = sig * stretch
+        scales[:, 1] = sig
+        scales[:, 2] = 0.08 * sig
+        L = self.lighting
+        cells = np.floor(np.stack([x, z], axis=1) / CHUNK_SIZE).astype(int)
+        sh = np.ones(n)
+        occ = np.ones(n, np.float32)
+        for ccx, ccz in np.unique(cells, axis=0).tolist():
+            sel = (cells[:, 0] == ccx) & (cells[:, 1] == ccz)
+            means = np.stack([x[sel], y[sel], z[sel]], axis=1)
+            grid = self._shadow_grids([(ccx, ccz)])[0]
+            sh[sel] = _bilinear(grid, ccx, ccz, x[sel], z[sel]) * self._tree_shadows(
+                ccx, ccz, means, L
+            )
+            near_props = [p for ps in self._props_many(
+                [(ccx + a, ccz + b) for a in (-1, 0, 1) for b in (-1, 0, 1)], tier=1
+            ) for p in ps]  # fmt: skip
+            occ[sel] = self._ground_occlusion(x[sel], z[sel], near_props)
+        col = shade(alb, nrm, L, shadow=sh, occlusion=occ)
+        g = Gaussians(np.stack([x, y, z], axis=1), quats, scales, np.ones(n, np.float32), col)
+        self._near_cache = (key, g)
+        return g
+
     def _tree_shadows(self, cx: int, cz: int, means: np.ndarray, L: Lighting) -> np.ndarray:
         """(N,) soft cast shadows of tall props on the ground, offset away from the key light."""
         d = L.key_dir
@@ -810,6 +868,20 @@ class World:
             for k, layer in zip(ks, self._layers_for(ks, lod), strict=True):
                 layers.append((k[0], k[1], lod, layer))
         parts = self._relight_many(layers)
+        near = self._near_ground(camera)
+        if near is not None:  # finer ground at the camera's feet replaces LOD 0 there
+            p = camera.position
+            for k, (_, _, lod, layer) in enumerate(layers):
+                if lod != 0:
+                    continue
+                nt = len(layer.terrain.gaussians)
+                d = np.hypot(parts[k].means[:nt, 0] - p[0], parts[k].means[:nt, 2] - p[2])
+                inside = d < NEAR_GROUND_RADIUS - 0.5
+                if inside.any():
+                    keep = np.ones(len(parts[k]), bool)
+                    keep[:nt] = ~inside
+                    parts[k] = parts[k].subset(keep)
+            parts.append(near)
         # Props: near ones per instance, the rest per (chunk, LOD, tier) with unwanted ones
         # masked; everything missing is posed in one batch per kind of key, then split.
         starts = np.concatenate([[0], np.cumsum([len(cp.props) for cp in info])])

@@ -212,3 +212,17 @@ def test_no_rain_drop_smears_across_the_lens():
         seen = g.opacities > 0
         assert seen.sum() > 5000  # rain stays dense
         assert np.linalg.norm(g.means[seen] - cam, axis=1).min() > 2.0
+
+
+def test_ground_at_the_feet_is_finer_than_lod_0(world):
+    # The first metres of ground fill the bottom of the frame: drawn denser than LOD 0 there.
+    from studio.world import LOD_SPACING
+
+    cam = world.spawn_camera(width=320, height=180)
+    cam.pitch = -40.0
+    g = world.gaussians_in_view(cam, creatures=False, weather=False)
+    p = cam.position
+    d = np.hypot(g.means[:, 0] - p[0], g.means[:, 2] - p[2])
+    on_ground = np.abs(g.means[:, 1] - world.height_at(g.means[:, 0], g.means[:, 2])) < 0.05
+    n = int((on_ground & (d < 3.0)).sum())
+    assert n > 3 * np.pi * 3.0**2 / LOD_SPACING[0] ** 2
