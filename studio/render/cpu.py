@@ -459,6 +459,7 @@ def _tile_order(offsets):
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
+_TINY = np.float32(1e-30)
 _Q_MAX = np.float32(12.0)  # q beyond this has alpha < exp(-6) < ALPHA_MIN: clamp before exp
 _LANES = np.arange(TILE, dtype=np.float32)
 _GATHER = 64  # records copied ahead of blending (4 KiB: stays in L1)
@@ -574,6 +575,10 @@ def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb,
     A tile's pixels do not depend on which worker blends it.
     """
     next_tile = np.zeros(1, np.int64)
+    rgb_f = rgb.reshape(-1)  # flat views: unsigned indices, no wrap-around checks
+    depth_f = depth.reshape(-1)
+    alpha_f = alpha.reshape(-1)
+    bg0, bg1, bg2 = bg[0], bg[1], bg[2]
     for _w in prange(n_workers):
         acc_r = np.empty(TILE * TILE, np.float32)
         acc_g = np.empty(TILE * TILE, np.float32)
@@ -582,6 +587,7 @@ def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb,
         trans = np.empty(TILE * TILE, np.float32)
         row_live = np.empty(TILE, np.int64)
         buf = np.empty((_GATHER, _REC), np.float32)
+        px8 = np.empty(3 * TILE, np.uint8)
         while True:
             j = _fetch_add(next_tile, 0, 1)
             if j >= tiles.shape[0]:
@@ -604,16 +610,39 @@ def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb,
             _blend_tile(rec, ids, offsets[t], offsets[t + 1], tx0, ty0, th,
                         acc_r, acc_g, acc_b, acc_d, trans, row_live, buf)  # fmt: skip
             for vv in range(th):
-                for uu in range(tw):
-                    p = vv * TILE + uu
-                    T = abs(trans[p])
-                    py, px = ty0 + vv, tx0 + uu
-                    rgb[py, px, 0] = _to_u8(acc_r[p] + T * bg[0])
-                    rgb[py, px, 1] = _to_u8(acc_g[p] + T * bg[1])
-                    rgb[py, px, 2] = _to_u8(acc_b[p] + T * bg[2])
-                    al = _F1 - T
-                    alpha[py, px] = al
-                    depth[py, px] = acc_d[p] / al if al > _F0 else _F0
+                row = np.uint64(vv * TILE)
+                out = np.uint64((ty0 + vv) * width + tx0)
+                if tw == TILE:  # a constant trip count: SIMD
+                    _write_row(row, out, TILE, acc_r, acc_g, acc_b, acc_d, trans, bg0, bg1, bg2,
+                               rgb_f, depth_f, alpha_f, px8)  # fmt: skip
+                else:
+                    _write_row(row, out, tw, acc_r, acc_g, acc_b, acc_d, trans, bg0, bg1, bg2,
+                               rgb_f, depth_f, alpha_f, px8)  # fmt: skip
+
+
+@njit(inline="always", fastmath=True)
+def _write_row(row, out, n, acc_r, acc_g, acc_b, acc_d, trans, bg0, bg1, bg2, rgb_f, depth_f,
+               alpha_f, px8):  # fmt: skip
+    """Write n pixels of a tile row (from row) to the flat outputs (from pixel out).
+
+    Colours go through px8 (48,) planar first, so the arithmetic is one SIMD loop and only the
+    byte interleaving into rgb is scalar.
+    """
+    for u in range(n):
+        p = row + np.uint64(u)
+        o = out + np.uint64(u)
+        T = abs(trans[p])
+        px8[u] = _to_u8(acc_r[p] + T * bg0)
+        px8[u + 16] = _to_u8(acc_g[p] + T * bg1)
+        px8[u + 32] = _to_u8(acc_b[p] + T * bg2)
+        al = _F1 - T
+        alpha_f[o] = al
+        depth_f[o] = acc_d[p] / max(al, _TINY)  # acc_d is 0 where alpha is 0
+    for u in range(n):
+        o3 = np.uint64(3) * (out + np.uint64(u))
+        rgb_f[o3] = px8[u]
+        rgb_f[o3 + np.uint64(1)] = px8[u + 16]
+        rgb_f[o3 + np.uint64(2)] = px8[u + 32]
 
 
 @njit(inline="always")
