@@ -286,31 +286,21 @@ def _radix_argsort(keys, idx):
     return idx
 
 
-@njit(parallel=True, cache=True)
-def _ranks_and_bases(order, ub, n_workers):
+@njit(cache=True)
+def _ranks_and_bases(order, ub):
     """rank (N,) int32: each visible Gaussian's place in depth order; base (N + 1,) int64: where
-    its tile ids start (prefix sums of ub)."""
+    its tile ids start (prefix sums of ub). Serial: under a millisecond, less than the cost of
+    a parallel region on a busy machine."""
     n = ub.shape[0]
     rank = np.empty(n, np.int32)
-    for k in prange(order.shape[0]):
+    for k in range(order.shape[0]):
         rank[order[k]] = k
-    n_chunks = (n + _CHUNK - 1) // _CHUNK
     base = np.empty(n + 1, np.int64)
+    acc = 0
     base[0] = 0
-    for ch in prange(n_chunks):
-        acc = 0
-        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
-            acc += ub[i]
-            base[i + 1] = acc
-    carry = 0
-    for ch in range(n_chunks):
-        last = min(n, (ch + 1) * _CHUNK)
-        carry += base[last]
-        base[last] = carry  # the chunk's last prefix, fixed first: the next chunk adds it
-    for ch in prange(1, n_chunks):
-        add = base[ch * _CHUNK]
-        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK) - 1):
-            base[i + 1] += add
+    for i in range(n):
+        acc += ub[i]
+        base[i + 1] = acc
     return rank, base
 
 
@@ -671,7 +661,7 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     order, keys = _visible_keys(vis, rec)  # (M,) visible Gaussians and their depth bits
     order = _radix_argsort(keys, order)  # front to back; stable for equal depths
     t_sort = time.perf_counter()
-    rank, base = _ranks_and_bases(order, ub, n_workers)
+    rank, base = _ranks_and_bases(order, ub)
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
                                             tiles_y, W, H, _DEPTH_CHUNKS * n_workers,
                                             n_workers)  # fmt: skip
