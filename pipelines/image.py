@@ -564,6 +564,58 @@ def depth_backdrop(
     )
 
 
+def photo_backdrop(
+    world, image: LoadedImage, analysis: ImageAnalysis, *, depth: str = "off",
+    side: int = POPUP_SIDE,
+) -> Backdrop:  # fmt: skip
+    """The photo lifted at `world`'s spawn: by a local depth model, or as the model-free pop-up.
+
+    depth: ``"off"`` (the pop-up), ``"auto"`` (a local depth model if one is found) or the name
+    or folder of a local depth model (as `tidepool models list` shows it). With ``"auto"`` and
+    no depth model on disk (or too little ground in the photo to align the model's scale), the
+    pop-up is used and a warning is logged. A named model that is missing raises `pipelines.neural.NeuralUnavailable`; one that cannot be aligned raises ImageError.
+    """
+    if depth == "off":
+        return image_backdrop(world, image, analysis, side=side)
+    from pipelines.neural import NeuralUnavailable, load_depth
+
+    try:
+        model = load_depth(None if depth == "auto" else depth)
+    except NeuralUnavailable as e:
+        if depth != "auto":
+            raise
+        log.info("no depth model (%s); using the pop-up", e)
+        return image_backdrop(world, image, analysis, side=side)
+    pred = model.predict(image.rgb)  # (h, w) at the model's resolution
+    try:
+        return depth_backdrop(world, image, analysis, pred, side=side)
+    except ValueError as e:
+        if depth != "auto":
+            raise ImageError(f"{image.name}: {e} (or pass --depth off)") from None
+        log.warning("%s: %s; using the pop-up", image.name, e)
+        return image_backdrop(world, image, analysis, side=side)
+
+
+KEYFRAME_SIZE = (768, 432)
+"""Width, height (pixels; multiples of 8 for latent diffusion) of a `--neural-look` keyframe."""
+
+
+def keyframe_image(
+    prompt: str, *, seed: int, model: str | None = None, size: tuple[int, int] = KEYFRAME_SIZE
+) -> Image.Image:
+    """A keyframe painted from `prompt` by a local text-to-image model, for the photo path.
+
+    Raises pipelines.neural.NeuralUnavailable (saying how to get a model) when none is on disk.
+    """
+    from pipelines.neural import load_text2image
+
+    width, height = size
+    if width % 8 or height % 8:
+        raise ValueError(f"keyframe size {width}x{height} must be multiples of 8, e.g. 768x432")
+    rgb = load_text2image(model).generate(prompt, seed=seed, width=width, height=height)
+    return Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
+
+
 def fit_depth_scale(pred: np.ndarray, target: np.ndarray, full: np.ndarray) -> np.ndarray:
     """Least-squares a, b with target ≈ a * pred + b on samples, applied to `full`.
 

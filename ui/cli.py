@@ -142,6 +142,21 @@ def new(
     audio: Annotated[
         Path | None, typer.Option(help="A spoken prompt (WAV), transcribed by a local Whisper.")
     ] = None,
+    depth: Annotated[
+        str,
+        typer.Option(
+            help="--image: lift the photo with a local depth model: off | auto | MODEL "
+            "(names as `tidepool models list` shows them)."
+        ),
+    ] = "off",
+    neural_look: Annotated[
+        bool,
+        typer.Option(
+            "--neural-look",
+            help="Paint a keyframe from the prompt with a local text-to-image model, then build "
+            "the world from it as from --image.",
+        ),
+    ] = False,
     max_splats: Annotated[
         int, typer.Option(help="--from-splat: splats kept (more are decimated).")
     ] = 1_000_000,
@@ -183,6 +198,28 @@ def new(
         )
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
+    if neural_look:
+        if image is not None or from_splat is not None:
+            fail("--neural-look paints its own image; drop --image/--from-splat, or --neural-look.")
+        import secrets
+        import tempfile
+
+        from pipelines.image import keyframe_image
+
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        try:
+            keyframe = keyframe_image(prompt, seed=seed)
+        except NeuralUnavailable as e:
+            fail(
+                f"{e}. `tidepool models list` shows the local models; drop --neural-look to use the procedural look."
+            )
+        image = Path(tempfile.mkdtemp(prefix="tidepool-look-")) / "keyframe.png"
+        keyframe.save(image)
+        typer.echo(f"painted a keyframe with a local text-to-image model: {image}", err=True)
+    if depth != "off" and image is None:
+        fail(
+            f"--depth {depth} lifts a photo; pass --image PHOTO (or --neural-look), or drop --depth."
+        )
     if output is not None and output.suffix != ".tidepool":
         fail(
             f"-o {output}: world files end in .tidepool; use e.g. -o {output.with_suffix('.tidepool').name}"
@@ -192,7 +229,10 @@ def new(
         made = create_world(
             prompt, seed=seed, output=output, library=library, overwrite=force,
             image=image, capture=from_splat, max_splats=max_splats, up=up, scale=scale,
+            depth=depth,
         )  # fmt: skip
+    except NeuralUnavailable as e:
+        fail(f"--depth {depth}: {e}. `tidepool models list` shows the local models.")
     except (PromptError, ProjectFileError, ImageError, SplatImportError, OSError) as e:
         fail(str(e))
     if as_json:

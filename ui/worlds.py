@@ -79,12 +79,15 @@ def create_world(
     up: str = "auto",
     scale: float = 1.0,
     keep_world: bool = False,
+    depth: str = "off",
 ) -> CreatedWorld:
     """Prompt -> WorldSpec -> World -> first frame (thumbnail) -> a new .tidepool file.
 
     With `image`, the photo's light, palette and regions shape the spec (what the prompt names
     wins) and the photo pops up at spawn; with `capture` (.ply/.spz/.splat), the world is that
-    3DGS capture. Both are stored in the project file (studio.backdrop).
+    3DGS capture. `depth` ("off", "auto" or a local model's name) lifts the photo with a depth
+    model instead (pipelines.image.photo_backdrop). Both are stored in the project file
+    (studio.backdrop).
     `seconds` is the prompt-to-first-frame time the user waits for (file writing excluded).
     With `keep_world` the generated World (chunks cached) is returned open in `.world` for a
     live session to continue with; the caller closes it.
@@ -110,14 +113,14 @@ def create_world(
             scale=scale,  # type: ignore[arg-type]
         )
     elif image is not None:
-        from pipelines.image import analyse_image, image_backdrop, image_to_spec, load_image
+        from pipelines.image import analyse_image, image_to_spec, load_image, photo_backdrop
 
         photo = load_image(image)
         analysis = analyse_image(photo, seed=seed)
         spec = image_to_spec(analysis, prompt=prompt, seed=seed, name=photo.name)
         plain = World(spec, background=False)
         try:
-            backdrop = image_backdrop(plain, photo, analysis)
+            backdrop = photo_backdrop(plain, photo, analysis, depth=depth)
         finally:
             plain.close()
     else:
