@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -554,6 +555,10 @@ def bench(
 
 def main() -> None:
     """Console-script entry point."""
+    # Idle OpenMP threads (numba's parallel kernels, torch) yield the core instead of spinning:
+    # on a 2-core machine spinning workers steal time from the other parallel stage and the
+    # server. Must be set before the first parallel call; a user's own setting wins.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app()
 
 
