@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from fastapi import FastAPI, HTTPException, WebSocket
+from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -368,6 +368,28 @@ def create_app(
             raise HTTPException(404, f"export {job_id!r} has no file (yet)")
         return FileResponse(job["file"], filename=Path(job["file"]).name)
 
+    from pipelines.voice import SpeechModel
+
+    speech = SpeechModel()
+
+    @app.post("/api/voice")
+    async def voice(request: Request, target: str = "prompt") -> dict:
+        """A recorded clip (MediaRecorder WebM/Ogg, or WAV) -> {"text", "target"} for the page to
+        put in the prompt box or send as a directing command; 503 says how to get a model."""
+        from pipelines.neural import NeuralUnavailable
+        from pipelines.voice import VoiceError
+
+        if target not in ("prompt", "direct"):
+            raise HTTPException(400, f"target {target!r} is not 'prompt' or 'direct'")
+        data = await request.body()
+        try:
+            text = await asyncio.to_thread(speech.transcribe, data)
+        except NeuralUnavailable as e:
+            raise HTTPException(503, f"no speech model: {e}") from None
+        except VoiceError as e:
+            raise HTTPException(400, str(e)) from None
+        return {"text": text, "target": target}
+
     @app.websocket("/ws/live")
     async def live_socket(ws: WebSocket) -> None:
         await serve_socket(ws, hub)
@@ -379,6 +401,7 @@ def create_app(
     head = (
         '<link rel="stylesheet" href="/static/studio.css">'
         '<script src="/static/studio.js" defer></script>'
+        '<script src="/static/voice.js" defer></script>'
     )
     return gr.mount_gradio_app(
         app,

@@ -1,0 +1,121 @@
+// Studio microphone: hold a mic button to record (MediaRecorder), release to send the clip to
+// POST /api/voice; the transcript fills the prompt box, or is sent as a directing command.
+// Self-contained: it adds its buttons next to #tp-prompt's textarea and the #tp-direct form
+// once Gradio has rendered them, and talks to the page only through those elements.
+(() => {
+  "use strict";
+
+  function say(text, isError) {
+    const el = document.getElementById("tp-toast");
+    if (!el) { if (isError) console.warn(text); return; }
+    el.textContent = text;
+    el.className = "tp-toast " + (isError ? "tp-err" : "");
+    el.hidden = false;
+    clearTimeout(say.timer);
+    say.timer = setTimeout(() => { el.hidden = true; }, isError ? 9000 : 4000);
+  }
+
+  async function transcribe(blob, target) {
+    const r = await fetch(`/api/voice?target=${target}`, {
+      method: "POST",
+      headers: { "Content-Type": blob.type || "application/octet-stream" },
+      body: blob,
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(body.detail || `voice request failed (HTTP ${r.status})`);
+    return body.text;
+  }
+
+  function deliver(text, target) {
+    if (target === "direct") {
+      const box = document.getElementById("tp-direct-text");
+      const form = document.getElementById("tp-direct");
+      box.value = text;
+      form.requestSubmit();
+      return;
+    }
+    const area = document.querySelector("#tp-prompt textarea");
+    area.value = text;
+    area.dispatchEvent(new Event("input", { bubbles: true })); // Gradio listens for input
+  }
+
+  function micButton(target) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "tp-btn tp-mic";
+    b.dataset.target = target;
+    b.title = "Hold to speak " + (target === "direct" ? "a directing command" : "a world prompt");
+    b.textContent = "🎤";
+    let recorder = null;
+    let chunks = [];
+
+    async function start(e) {
+      e.preventDefault();
+      if (recorder) return;
+      if (!navigator.mediaDevices || !window.MediaRecorder) {
+        say("this browser cannot record audio (needs MediaRecorder and a secure origin)", true);
+        return;
+      }
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      } catch (err) {
+        say(`microphone unavailable: ${err.message || err}`, true);
+        return;
+      }
+      chunks = [];
+      recorder = new MediaRecorder(stream);
+      recorder.ondataavailable = (ev) => { if (ev.data.size) chunks.push(ev.data); };
+      recorder.onstop = async () => {
+        stream.getTracks().forEach((t) => t.stop());
+        const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
+        recorder = null;
+        b.classList.remove("tp-mic-on");
+        b.disabled = true;
+        try {
+          const text = await transcribe(blob, target);
+          say(`heard: “${text}”`, false);
+          deliver(text, target);
+        } catch (err) {
+          say(String(err.message || err), true);
+        } finally {
+          b.disabled = false;
+        }
+      };
+      recorder.start();
+      b.classList.add("tp-mic-on");
+    }
+
+    function stop() {
+      if (recorder && recorder.state === "recording") recorder.stop();
+    }
+
+    b.addEventListener("pointerdown", start);
+    b.addEventListener("pointerup", stop);
+    b.addEventListener("pointerleave", stop);
+    b.addEventListener("keydown", (e) => { if (e.key === " " || e.key === "Enter") start(e); });
+    b.addEventListener("keyup", (e) => { if (e.key === " " || e.key === "Enter") stop(); });
+    return b;
+  }
+
+  function attach() {
+    const form = document.getElementById("tp-direct");
+    if (form && !form.querySelector(".tp-mic")) form.appendChild(micButton("direct"));
+    const area = document.querySelector("#tp-prompt textarea");
+    if (area && !document.querySelector('.tp-mic[data-target="prompt"]')) {
+      const b = micButton("prompt");
+      b.classList.add("tp-mic-prompt");
+      area.parentElement.appendChild(b);
+    }
+  }
+
+  const style = document.createElement("style");
+  style.textContent =
+    ".tp-mic{cursor:pointer;touch-action:none;user-select:none}" +
+    ".tp-mic-on{background:#b91c1c!important;color:#fff!important}" +
+    ".tp-mic-prompt{margin-top:4px;padding:2px 10px;border-radius:8px}";
+  document.head.appendChild(style);
+  new MutationObserver(attach).observe(document.documentElement, { childList: true, subtree: true });
+  if (document.readyState !== "loading") attach();
+  else document.addEventListener("DOMContentLoaded", attach);
+})();
