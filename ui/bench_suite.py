@@ -13,6 +13,7 @@ BENCH_MODULES = [
     "studio.sim_bench",
     "pipelines.bench",
     "pipelines.directing_bench",
+    "pipelines.inputs_bench",
     "exporters.bench",
 ]
 
