@@ -10,48 +10,14 @@ Needs /usr/bin/chromium (Debian's package) and the playwright Python package.
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from studio.bench import Measurement, benchmark
+from ui.local_studio import CHROMIUM, launch_chromium, studio_process
 
 log = logging.getLogger(__name__)
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_up(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"studio exited early with code {proc.returncode}")
-        try:
-            httpx.get(url + "/api/health", timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise RuntimeError(f"studio did not answer on {url} within {timeout:g} s")
 
 
 def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> dict[str, float]:
@@ -63,14 +29,9 @@ def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> di
     with tempfile.TemporaryDirectory() as tmp:
         library = Path(tmp)
         made = create_world("a grassy meadow with a few trees", seed=1, library=library)
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        cmd = [sys.executable, "-m", "ui.cli", "studio", "--port", str(port), "--library", tmp]
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            _wait_up(url, proc)
+        with studio_process(library) as url:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                browser = launch_chromium(p)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.goto(f"{url}/?world={made.path.stem}&size={width}x{height}")
                 page.wait_for_function(
@@ -96,9 +57,6 @@ def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> di
                 elapsed = time.perf_counter() - t0
                 stats = page.evaluate("window.tidepool.stats()")
                 browser.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
     return {
         "p50_ms": float(stats["p50"] or float("nan")),
         "p95_ms": float(stats["p95"] or float("nan")),

@@ -5,31 +5,23 @@ Whisper is a tiny one built from the real classes that spells a known transcript
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from ui.local_studio import CHROMIUM, launch_chromium, studio_process
+
 if not CHROMIUM.exists():
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI needs /usr/bin/chromium for the studio tests: apt-get install chromium")
     pytest.skip("no /usr/bin/chromium: apt-get install chromium", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 pytest.importorskip("transformers")
 
 from pipelines.neural.tiny import save_tiny_whisper  # noqa: E402
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]  # fmt: skip
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+FAKE_MEDIA = ("--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream")
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +30,13 @@ def studio(tmp_path_factory):
     save_tiny_whisper(root / "models" / "tiny-whisper", text="a quiet meadow")
     env = {**os.environ, "TIDEPOOL_MODELS": str(root / "models"),
            "HF_HUB_CACHE": str(root / "empty-cache")}  # fmt: skip
-    port = free_port()
-    cmd = [sys.executable, "-m", "ui.cli", "studio", "--port", str(port), "--library",
-           str(root / "library")]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"studio exited early: {proc.stderr.read()}")
-        try:
-            httpx.get(url + "/api/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    with studio_process(root / "library", env=env) as url:
+        yield url
 
 
 def test_holding_the_prompt_mic_fills_the_prompt_and_creates_that_world(studio):
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = launch_chromium(p, extra_args=FAKE_MEDIA)
         try:
             page = browser.new_page()
             page.goto(studio)

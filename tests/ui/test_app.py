@@ -1,47 +1,18 @@
 """The studio web app: FastAPI with the Gradio Blocks mounted, served over real HTTP."""
 
 import json
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from ui.local_studio import studio_process
 
 
 @pytest.fixture(scope="module")
 def studio_url(tmp_path_factory):
     library = tmp_path_factory.mktemp("library")
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ui.cli", "studio", "--port", str(port), "--library", str(library)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"studio exited early: {proc.stderr.read()}")
-        try:
-            httpx.get(url + "/api/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("studio did not start within 120 s")
-    yield url, library
-    proc.terminate()
-    proc.wait(timeout=20)
+    with studio_process(library) as url:
+        yield url, library
 
 
 def test_studio_serves_gradio_page_and_api(studio_url):
