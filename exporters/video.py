@@ -58,6 +58,7 @@ class _EncoderThread:
     def _run(self) -> None:
         import av
 
+        item = ()
         try:
             while (item := self.frames.get()) is not None:
                 pts, rgb = item
@@ -69,8 +70,8 @@ class _EncoderThread:
                 self.container.mux(packet)
         except BaseException as e:  # handed to the caller, which stops the export
             self.error = e
-            while self.frames.get() is not None:  # drain so the caller never blocks
-                pass
+            while item is not None:  # drain to the end marker so the caller never blocks
+                item = self.frames.get()
 
     def _raise(self) -> None:
         if self.error is not None:
