@@ -26,6 +26,12 @@ SMALL_KINDS = frozenset({"grass_tuft", "flowers", "mushroom", "reeds", "bush", "
 FLYERS = frozenset({"bird", "dragon"})
 
 
+def prop_id(kind: str, x: float, z: float) -> str:
+    """Stable id of a prop: "kind@x,z" of its base position in centimetres. The simulation
+    records changes to props (`SimState.props`) under this id and the world hides them by it."""
+    return f"{kind}@{round(x * 100)},{round(z * 100)}"
+
+
 @dataclass(frozen=True)
 class PropInstance:
     """One placed asset: kind, variant, pose (position on the ground, yaw degrees, scale)."""
@@ -45,6 +51,11 @@ class PropInstance:
         T[:3, :3] = rot_y(self.yaw) * self.scale
         T[:3, 3] = self.position
         return T
+
+    @property
+    def id(self) -> str:
+        """The prop's stable id (`prop_id` of its kind and base position)."""
+        return prop_id(self.kind, self.position[0], self.position[2])
 
 
 @dataclass(frozen=True)

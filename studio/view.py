@@ -4,9 +4,17 @@ The world (`World`) holds what never changes for a spec; a `SimState` holds what
 hour and weather, the creatures' poses, debris of broken props, the player. `render_state` is
 the one place that combines them, so the live viewport, `tidepool render --at` and video
 export all show the same pixels for the same tick.
+
+Props the state changed are hidden from the world's view by id (`studio.scatter.prop_id`) and
+drawn again as the state has them (`prop_changes`): toppling and toppled props tilted about
+their base, broken ones not at all (their debris is drawn), directed spawns at their places,
+moved props at their new places and removed ones nowhere.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import numpy as np
 
@@ -15,15 +23,126 @@ from studio.camera import Camera
 from studio.conventions import TICK_HZ
 from studio.gaussians import Gaussians
 from studio.render import Frame
+from studio.scatter import PropInstance, variant_seed
 from studio.sim.animation import creature_poses
 from studio.sim.state import SimState
-from studio.transforms import rot_y
+from studio.terrain import hash_uniform
+from studio.transforms import matrix_to_quat, quat_multiply, rot_y
 from studio.world import World, stable_seed_kind
 
 CREATURE_VARIANTS = 2
 """Distinct looks per creature kind (bounded so the creature model cache stays small)."""
 DEBRIS_COLOR = (0.45, 0.32, 0.2)
 PLAYER_SEED = 1
+EDIT_SEARCH = 60.0
+"""Metres around the player (or the named place) searched for the prop a remove or move names."""
+SPAWN_RING = (2.5, 1.5)
+"""Directed prop spawns stand this far (metres) from their place, plus this much per extra one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PropsShown:
+    """How a state changes the world's props: ids to hide, and props to draw instead, each
+    tilted `angle` degrees about its base toward heading `fall_yaw` (0 = upright)."""
+
+    hidden: frozenset[str]
+    placed: tuple[tuple[PropInstance, float, float], ...]
+
+
+def _tilt(angle: float, fall_yaw: float) -> np.ndarray:
+    """(3, 3) rotation taking +Y `angle` degrees toward heading `fall_yaw` (yaw 0 faces -Z)."""
+    a = math.radians(fall_yaw)
+    d = np.array([-math.sin(a), 0.0, -math.cos(a)])
+    k = np.cross([0.0, 1.0, 0.0], d)  # unit: d is horizontal
+    t = math.radians(angle)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + math.sin(t) * K + (1 - math.cos(t)) * K @ K
+
+
+def prop_changes(world: World, state: SimState) -> PropsShown:
+    """Resolve the state's prop changes and prop edits against the world (deterministic).
+
+    Remove and move take the prop of that kind nearest the named place (remove) or the
+    player (move) when the edit was made, within `EDIT_SEARCH`; spawns stand on a ring
+    around their place (or the player) with variants drawn from the edit's tick.
+    """
+    hidden: set[str] = set()
+    tilted: dict[str, tuple[PropInstance, float, float]] = {}
+    for c in state.props:
+        hidden.add(c.prop)
+        if c.change != "broken":
+            inst = world.prop_instance(c.prop)
+            if inst is not None:
+                tilted[c.prop] = (inst, c.angle, c.fall_yaw)
+    added: list[PropInstance] = []
+    for e in state.edits:
+        if not e.target.startswith("prop:") or len(e.data) < 4:
+            continue
+        kind = e.target[5:]
+        player = np.array(e.data[:3])
+        count = int(e.data[3])
+        place = np.array(e.data[4:7]) if len(e.data) >= 7 else None
+        if e.kind == "spawn":
+            centre = player if place is None else place
+            for k in range(count):
+                u = [float(hash_uniform(state.seed, e.tick, k, 51 + j)) for j in range(3)]
+                ang = 2 * math.pi * (u[0] + k / max(count, 1))
+                r = SPAWN_RING[0] + SPAWN_RING[1] * k
+                x = float(centre[0] + r * math.cos(ang))
+                z = float(centre[2] + r * math.sin(ang))
+                y = float(world.height_at(x, z))
+                seed = variant_seed(world.spec.seed, kind, int(u[1] * 4))
+                added.append(PropInstance(kind, seed, (x, y, z), u[2] * 360.0, 1.0))
+            continue
+        ref = player if e.kind == "move" or place is None else place
+        found = _nearest(world, kind, ref, hidden, added)
+        if found is None:
+            continue
+        if found in added:
+            added.remove(found)
+        else:
+            hidden.add(found.id)
+        if e.kind == "move" and place is not None:
+            away = np.array(found.position) - place
+            away[1] = 0.0
+            n = float(np.hypot(away[0], away[2]))
+            step = away / n if n > 1e-6 else np.array([1.0, 0.0, 0.0])
+            x, z = place[0] + SPAWN_RING[0] * step[0], place[2] + SPAWN_RING[0] * step[2]
+            pos = (float(x), float(world.height_at(x, z)), float(z))
+            added.append(dataclasses.replace(found, position=pos, landmark=False))
+    placed = [t for pid, t in tilted.items() if pid in hidden]
+    placed += [(p, 0.0, 0.0) for p in added]
+    return PropsShown(frozenset(hidden), tuple(placed))
+
+
+def _nearest(
+    world: World, kind: str, ref: np.ndarray, hidden: set[str], added: list[PropInstance]
+) -> PropInstance | None:
+    """The prop of `kind` nearest `ref` (world props not hidden, and those added by edits)."""
+    best, best_d = None, EDIT_SEARCH
+    for p in world.props_near(float(ref[0]), float(ref[2]), EDIT_SEARCH, kind=kind):
+        if p.id not in hidden:
+            best, best_d = p, float(np.hypot(p.position[0] - ref[0], p.position[2] - ref[2]))
+            break
+    for p in added:
+        d = float(np.hypot(p.position[0] - ref[0], p.position[2] - ref[2]))
+        if p.kind == kind and d < best_d:
+            best, best_d = p, d
+    return best
+
+
+def placed_gaussians(world: World, shown: PropsShown) -> Gaussians:
+    """Unlit Gaussians of the props a state places or tilts (see `PropsShown`)."""
+    parts = []
+    for p, angle, fall_yaw in shown.placed:
+        g = world.asset(p.kind, p.variant_seed).gaussians
+        R = _tilt(angle, fall_yaw) @ rot_y(p.yaw)  # (3, 3)
+        base = np.asarray(p.position, dtype=np.float64)
+        means = (g.means.astype(np.float64) * p.scale) @ R.T + base
+        q = matrix_to_quat(R[None])[0]
+        quats = quat_multiply(q[None], g.quats.astype(np.float64))
+        parts.append(Gaussians(means, quats, g.scales * p.scale, g.opacities, g.colors))
+    return Gaussians.concat(parts)
 
 
 def sync_world(world: World, state: SimState) -> None:
@@ -39,8 +158,11 @@ def creature_variant(kind: str, seed: int) -> int:
     return seed % CREATURE_VARIANTS + stable_seed_kind(kind)
 
 
-def state_gaussians(world: World, state: SimState, *, player: bool) -> Gaussians:
-    """Lit Gaussians of what the state adds to the world: creatures, debris, the player."""
+def state_gaussians(
+    world: World, state: SimState, *, player: bool, shown: PropsShown | None = None
+) -> Gaussians:
+    """Lit Gaussians of what the state adds to the world: creatures, debris, the player, and
+    the props it placed or tilted (`prop_changes`; hide the rest with its `hidden`)."""
     colors = {c.kind: c.color for c in world.spec.characters}
     parts = []
     for pose in creature_poses(state):
@@ -69,6 +191,7 @@ def state_gaussians(world: World, state: SimState, *, player: bool) -> Gaussians
                 colors=np.tile(DEBRIS_COLOR, (n, 1)),
             )
         )
+    parts.append(placed_gaussians(world, shown or prop_changes(world, state)))
     return world.lit(Gaussians.concat(parts))
 
 
@@ -83,7 +206,8 @@ def render_state(
     backend: str = "auto",
     draw_player: bool | None = None,
 ) -> Frame:
-    """The frame `camera` sees at `state`: world, sky, weather, creatures, debris and player.
+    """The frame `camera` sees at `state`: world, sky, weather, creatures, debris, the player
+    and props as the state changed them.
 
     The player's body is drawn unless the camera is at the eye (first person);
     pass `draw_player` to override.
@@ -91,9 +215,11 @@ def render_state(
     sync_world(world, state)
     if draw_player is None:
         draw_player = state.camera_mode != "first"
-    extra = state_gaussians(world, state, player=draw_player)
+    shown = prop_changes(world, state)
+    extra = state_gaussians(world, state, player=draw_player, shown=shown)
     return world.frame(
         camera,
+        hidden=shown.hidden,
         width=width,
         height=height,
         budget=budget,

@@ -10,7 +10,7 @@ per lighting state, so `set_hour` re-lights without regenerating geometry.
 
 from __future__ import annotations
 
-import importlib.util
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -74,6 +74,8 @@ class WorldCollider:
     size: tuple[float, float, float]
     yaw: float
     owner: str
+    prop: str = ""
+    """The owning prop's stable id (`studio.scatter.prop_id`)."""
 
 
 @dataclass
@@ -142,6 +144,15 @@ def _quats_z_to(normals: np.ndarray) -> np.ndarray:
     n = normals.astype(np.float64)
     q = np.stack([1.0 + n[:, 2], -n[:, 1], n[:, 0], np.zeros(len(n))], axis=1)
     return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def _chunks_of(x: float, z: float) -> set[tuple[int, int]]:
+    """Chunks a base position read back from a prop id (rounded to 1 cm) may lie in."""
+    return {
+        (int(np.floor((x + dx) / CHUNK_SIZE)), int(np.floor((z + dz) / CHUNK_SIZE)))
+        for dx in (-0.006, 0.006)
+        for dz in (-0.006, 0.006)
+    }
 
 
 def stable_seed_kind(kind: str) -> int:
@@ -308,10 +319,47 @@ class World:
         for c in asset.colliders:
             centre = T[:3, :3] @ np.asarray(c.center) + T[:3, 3]
             size = tuple(float(v) * p.scale for v in c.size)
-            out.append(WorldCollider(c.shape, tuple(map(float, centre)), size, p.yaw, p.kind))
+            out.append(WorldCollider(c.shape, tuple(map(float, centre)), size, p.yaw, p.kind, p.id))
         return out
 
+    def prop_instance(self, pid: str) -> PropInstance | None:
+        """The scattered prop or landmark with stable id `pid` ("kind@x,z" in centimetres, see
+        `studio.scatter.prop_id`), or None when no prop of the world has that id."""
+        kind, _, where = pid.partition("@")
+        try:
+            x, z = (int(v) / 100.0 for v in where.split(","))
+        except ValueError:
+            return None
+        for key in _chunks_of(x, z):
+            for p in self.props_in_chunk(*key):
+                if p.kind == kind and p.id == pid:
+                    return p
+        return None
+
+    def props_near(
+        self, x: float, z: float, radius: float, *, kind: str | None = None
+    ) -> list[PropInstance]:
+        """Props (landmarks included) whose base lies within `radius` metres of (x, z), nearest
+        first; only those of `kind` when given."""
+        out = []
+        for cx in range(
+            int(np.floor((x - radius) / CHUNK_SIZE)), int(np.floor((x + radius) / CHUNK_SIZE)) + 1
+        ):
+            for cz in range(
+                int(np.floor((z - radius) / CHUNK_SIZE)),
+                int(np.floor((z + radius) / CHUNK_SIZE)) + 1,
+            ):
+                for p in self.props_in_chunk(cx, cz):
+                    d = float(np.hypot(p.position[0] - x, p.position[2] - z))
+                    if d <= radius and (kind is None or p.kind == kind):
+                        out.append((d, p.id, p))
+        return [p for _, _, p in sorted(out, key=lambda t: t[:2])]
+
     # --- assets --------------------------------------------------------------------------
+
+    def asset(self, kind: str, seed: int):  # -> studio.assets.Asset
+        """The asset variant `make_asset(kind, seed)` (cached), in its local frame."""
+        return self._asset(kind, seed)
 
     def _asset(self, kind: str, seed: int):  # -> studio.assets.Asset
         key = (kind, seed)
@@ -817,12 +865,15 @@ class World:
         time_s: float = 0.0,
         creatures: bool = True,
         weather: bool = True,
+        hidden: frozenset[str] = frozenset(),
     ) -> Gaussians:
         """Lit, LOD-selected Gaussians in view (+ creatures and weather particles).
 
         Terrain LOD follows each chunk's distance and prop LOD each prop's own distance (props
         outside the view are culled); both distances scale down until the estimated count fits
         `budget`. Creatures and weather particles are added on top (a few thousand).
+        Props whose ids (`studio.scatter.prop_id`) are in `hidden` are left out (a mask over
+        the cached Gaussians: a simulation's broken, toppled, removed or moved props).
         `last_view_count` holds the total drawn.
         """
         memo = (
@@ -833,12 +884,13 @@ class World:
             creatures,
             weather,
             self._light_key,
+            hidden,
         )
         if self._last_view is not None and self._last_view[0] == memo:
             return self._last_view[1]
         bias = 1.0
         for _ in range(3):
-            parts = self._gather(camera, budget, bias)
+            parts = self._gather(camera, budget, bias, hidden)
             total = sum(len(p) for p in parts)
             if total <= budget:
                 break
@@ -857,7 +909,9 @@ class World:
         self._last_view = (memo, out)
         return out
 
-    def _gather(self, camera: Camera, budget: int, bias: float) -> list[Gaussians]:
+    def _gather(
+        self, camera: Camera, budget: int, bias: float, hidden: frozenset[str] = frozenset()
+    ) -> list[Gaussians]:
         klist, lods, info, owner, plods, draw, self._last_bias = self._select(camera, budget, bias)
         # Terrain and water, per chunk LOD.
         groups: dict[int, list[tuple[int, int]]] = {}
@@ -886,6 +940,11 @@ class World:
         # masked; everything missing is posed in one batch per kind of key, then split.
         starts = np.concatenate([[0], np.cumsum([len(cp.props) for cp in info])])
         items: list[tuple[PosedProps | None, np.ndarray, tuple[int, int], np.ndarray | None]] = []
+        hide_chunks: set[tuple[int, int]] = set()
+        for pid in hidden:
+            _, _, where = pid.partition("@")
+            with contextlib.suppress(ValueError):
+                hide_chunks |= _chunks_of(*(int(v) / 100.0 for v in where.split(",")))
         missing: list[tuple[tuple, list[int], ChunkProps, np.ndarray | None]] = []
         for c in np.unique(owner[draw]).tolist():
             cx, cz, tier = klist[c]
@@ -901,6 +960,10 @@ class World:
                 want = pl[drawn] == lod
                 wanted.append((("p", cx, cz, lod, tier), drawn, None if want.all() else want))
             for key, idx, want in wanted:
+                if (cx, cz) in hide_chunks:
+                    gone = np.array([cp.props[j].id in hidden for j in idx], bool)
+                    if gone.any():
+                        want = ~gone if want is None else want & ~gone
                 with self._lock:
                     got = self._layers.get(key)
                     if got is not None:
@@ -998,23 +1061,25 @@ class World:
         backend: str = "auto",
         creatures: bool = True,
         extra: Gaussians | None = None,
+        hidden: frozenset[str] = frozenset(),
     ):  # -> studio.render.Frame
         """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`).
 
         `creatures=False` leaves out the spec's creatures at rest; `extra` adds already-lit
-        Gaussians (a simulation state's creatures, debris, the player: see studio.view).
+        Gaussians (a simulation state's creatures, debris, the player: see studio.view);
+        props whose ids are in `hidden` are left out (see `gaussians_in_view`).
         """
         from studio.render import Frame, render
         from studio.sky import composite
 
         W = width or camera.width
         H = height or camera.height
-        g = self.gaussians_in_view(camera, budget, time_s=time_s, creatures=creatures)
+        g = self.gaussians_in_view(
+            camera, budget, time_s=time_s, creatures=creatures, hidden=frozenset(hidden)
+        )
         if extra is not None:
             g = Gaussians.concat([g, extra])
             self.last_view_count = len(g)
-        if backend == "auto" and importlib.util.find_spec("gsplat") is None:
-            backend = "cpu"  # CUDA rendering needs gsplat: skip importing torch to learn that
         fr = render(g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend)
         rgb = composite(
             fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,

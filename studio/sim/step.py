@@ -211,8 +211,11 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
     elif isinstance(ev, Wind):
         s.wind = ev.strength
     elif isinstance(ev, PropEdit):
+        # data: the player's feet (x, y, z), count, then the place (x, y, z) when one is named;
+        # studio.view resolves which props these edits add, hide or move.
         where = _place(w, s, ev.near) if ev.near is not None else None
-        data = () if where is None else tuple(float(v) for v in where)
+        data = (p.x, p.y, p.z, float(ev.count))
+        data += () if where is None else tuple(float(v) for v in where)
         s.edits += (Edit(s.tick, ev.op, f"prop:{ev.prop}", data),)
     elif isinstance(ev, Spawn):
         _spawn(w, s, ev)

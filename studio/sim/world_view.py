@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from studio.scatter import prop_id
+
 CELL = 8.0
 """Side (metres) of the cells colliders are cached by."""
 _SHAPES = {"cylinder": 0, "box": 1, "sphere": 2}
@@ -57,11 +59,6 @@ class ColliderArrays:
     @property
     def bottom(self) -> np.ndarray:
         return self.center[:, 1] - self.size[:, 1]
-
-
-def prop_id(kind: str, x: float, z: float) -> str:
-    """Stable id of a prop from its kind and ground position (centimetre grid)."""
-    return f"{kind}@{round(x * 100)},{round(z * 100)}"
 
 
 class WorldView:
@@ -105,7 +102,9 @@ class WorldView:
             yaw=np.array([float(getattr(c, "yaw", 0.0)) for c in cols]),
             owner=tuple(str(getattr(c, "owner", "prop")) for c in cols),
             prop=tuple(
-                prop_id(str(getattr(c, "owner", "prop")), c.center[0], c.center[2]) for c in cols
+                getattr(c, "prop", "")
+                or prop_id(str(getattr(c, "owner", "prop")), c.center[0], c.center[2])
+                for c in cols
             ),
         )
         self._cells[key] = arr
