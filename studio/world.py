@@ -37,6 +37,7 @@ from studio.proplod import (
     plod_for,
 )
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
+from studio.sky import SkyCache
 from studio.spec import WorldSpec
 from studio.terrain import TerrainField, smoothstep, stable_seed
 from studio.transforms import matrix_to_quat
@@ -227,6 +228,8 @@ class World:
         self.weather = spec.weather
         self.lighting: Lighting = lighting_for(self.hour, self.weather, spec.palette)
         self._light_key = 0
+        self._sky = SkyCache()
+        """Rays and sky/haze images `frame` reuses while the camera's rotation holds (bounded)."""
 
     # --- queries the simulation uses --------------------------------------------------
 
@@ -1084,7 +1087,7 @@ class World:
         rgb = composite(
             fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,
             seed=self.spec.seed, weather=self.weather.kind,
-            fog_base_height=self.water_level + 2.0,
+            fog_base_height=self.water_level + 2.0, cache=self._sky,
         )  # fmt: skip
         return Frame(rgb, fr.depth, fr.alpha)
 
