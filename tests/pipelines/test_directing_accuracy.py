@@ -45,7 +45,9 @@ def score(rows: list[dict]) -> dict[str, float | list]:
     intent_ok = slots_ok = slots_total = exact = 0
     misses = []
     for row in rows:
-        got = [a.model_dump(mode="json") for a in parse(row["command"], embeddings_mode="off").actions]
+        got = [
+            a.model_dump(mode="json") for a in parse(row["command"], embeddings_mode="off").actions
+        ]
         want = row["events"]
         same_intents = [_intent(e) for e in got] == [_intent(e) for e in want]
         intent_ok += same_intents
