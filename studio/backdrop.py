@@ -24,6 +24,7 @@ import numpy as np
 
 from studio.camera import Camera
 from studio.gaussians import Gaussians
+from studio.terrain import heightfield_grid
 from studio.transforms import matrix_to_quat
 from studio.world import World
 
@@ -413,20 +414,5 @@ class CaptureWorld(World):
         """The fitted ground as a mesh (the capture itself exports as splats)."""
         import trimesh
 
-        b = np.asarray(bounds, dtype=float)
-        if b.shape != (2, 2) or (b[1] <= b[0]).any():
-            raise ValueError(
-                f"bounds {b.tolist()} must be [[x_min, z_min], [x_max, z_max]] with max > min."
-            )
-        xs = np.arange(b[0, 0], b[1, 0] + 1e-9, terrain_spacing)
-        zs = np.arange(b[0, 1], b[1, 1] + 1e-9, terrain_spacing)
-        gx, gz = np.meshgrid(xs, zs)
-        gy = self.ground.height(gx, gz)
-        verts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-        nx = len(xs)
-        i, j = np.meshgrid(np.arange(len(xs) - 1), np.arange(len(zs) - 1))
-        a = (j * nx + i).ravel()
-        faces = np.concatenate(
-            [np.stack([a, a + nx, a + 1], 1), np.stack([a + 1, a + nx, a + nx + 1], 1)]
-        )
+        verts, faces = heightfield_grid(self.ground.height, bounds, terrain_spacing)
         return [("ground", trimesh.Trimesh(verts, faces, process=False), np.eye(4))]

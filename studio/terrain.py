@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -292,3 +293,27 @@ class TerrainField:
         col = shallow * (1 - t) + deep * t
         opacity = 0.8 + 0.17 * t[:, 0]
         return col.astype(np.float32), opacity.astype(np.float32)
+
+
+def heightfield_grid(
+    height: Callable[[np.ndarray, np.ndarray], np.ndarray], bounds: np.ndarray, spacing: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A triangulated heightfield over bounds ((2, 2) [[x_min, z_min], [x_max, z_max]] metres):
+    (V, 3) vertices on a `spacing` grid with y = height(x, z), and (F, 3) faces wound so their
+    normals point up (+Y). Raises ValueError for empty or inverted bounds."""
+    b = np.asarray(bounds, dtype=float)
+    if b.shape != (2, 2) or (b[1] <= b[0]).any():
+        raise ValueError(
+            f"bounds {b.tolist()} must be [[x_min, z_min], [x_max, z_max]] with max > min."
+        )
+    xs = np.arange(b[0, 0], b[1, 0] + 1e-9, spacing)
+    zs = np.arange(b[0, 1], b[1, 1] + 1e-9, spacing)
+    gx, gz = np.meshgrid(xs, zs)
+    verts = np.stack([gx.ravel(), height(gx, gz).ravel(), gz.ravel()], axis=1)
+    nx = len(xs)
+    i, j = np.meshgrid(np.arange(nx - 1), np.arange(len(zs) - 1))
+    a = (j * nx + i).ravel()
+    faces = np.concatenate(
+        [np.stack([a, a + nx, a + 1], 1), np.stack([a + 1, a + nx, a + nx + 1], 1)]
+    )
+    return verts, faces

@@ -39,7 +39,7 @@ from studio.proplod import (
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.sky import SkyCache
 from studio.spec import WorldSpec
-from studio.terrain import TerrainField, smoothstep, stable_seed
+from studio.terrain import TerrainField, heightfield_grid, smoothstep, stable_seed
 from studio.transforms import matrix_to_quat
 
 log = logging.getLogger(__name__)
@@ -1133,22 +1133,8 @@ class World:
         """(name, mesh in its local frame, (4, 4) T_world_local) for terrain and props in
         bounds ((2, 2) [[x_min, z_min], [x_max, z_max]] metres)."""
         b = np.asarray(bounds, dtype=float)
-        if b.shape != (2, 2) or (b[1] <= b[0]).any():
-            raise ValueError(
-                f"bounds {b.tolist()} must be [[x_min, z_min], [x_max, z_max]] with max > min."
-            )
+        verts, faces = heightfield_grid(self.terrain.height, b, terrain_spacing)
         out: list[tuple[str, trimesh.Trimesh, np.ndarray]] = []
-        xs = np.arange(b[0, 0], b[1, 0] + 1e-9, terrain_spacing)
-        zs = np.arange(b[0, 1], b[1, 1] + 1e-9, terrain_spacing)
-        gx, gz = np.meshgrid(xs, zs)
-        gy = self.terrain.height(gx, gz)
-        verts = np.stack([gx.ravel(), gy.ravel(), gz.ravel()], axis=1)
-        nx = len(xs)
-        i, j = np.meshgrid(np.arange(len(xs) - 1), np.arange(len(zs) - 1))
-        a = (j * nx + i).ravel()
-        faces = np.concatenate(
-            [np.stack([a, a + nx, a + 1], 1), np.stack([a + 1, a + nx, a + nx + 1], 1)]
-        )
         nrm = self.terrain.normal(verts[:, 0], verts[:, 2])
         col = self.terrain.albedo(verts[:, 0], verts[:, 2], verts[:, 1], nrm[:, 1])
         mesh = trimesh.Trimesh(

@@ -132,3 +132,22 @@ def test_slope_surfels_cover_the_same_plan_area_as_flat_ones():
         plan, np.broadcast_to(np.eye(2) * sig2, plan.shape), atol=0.02 * sig2
     )
     w.close()
+
+
+def test_heightfield_grid_is_the_height_function_with_upward_faces():
+    import trimesh
+
+    from studio.terrain import heightfield_grid
+
+    def slope(x, z):
+        return 0.5 * x - 0.25 * z  # a plane: every face normal is (-0.5, 1, 0.25) normalised
+
+    verts, faces = heightfield_grid(slope, np.array([[0.0, 0.0], [4.0, 3.0]]), 1.0)
+    assert verts.shape == (5 * 4, 3) and faces.shape == (2 * 4 * 3, 3)
+    np.testing.assert_allclose(verts[:, 1], slope(verts[:, 0], verts[:, 2]))
+    n = trimesh.Trimesh(verts, faces, process=False).face_normals
+    np.testing.assert_allclose(
+        n, np.tile([-0.5, 1.0, 0.25] / np.linalg.norm([-0.5, 1.0, 0.25]), (len(n), 1)), atol=1e-12
+    )
+    with pytest.raises(ValueError, match="max > min"):
+        heightfield_grid(slope, np.array([[1.0, 0.0], [0.0, 1.0]]), 1.0)
