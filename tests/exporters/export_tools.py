@@ -40,11 +40,14 @@ def gltf_validate(path: Path, *, severity_overrides: dict[str, int] | None = Non
     if not VALIDATOR.exists():
         if shutil.which("npm") is None:
             _missing("npm (apt-get install npm)")
-        subprocess.run(
+        # The Khronos validator publishes only 2.0.0-dev.* releases on npm; pin the one tested.
+        npm = subprocess.run(
             ["npm", "install", "--prefix", str(NODE_DIR), "--no-audit", "--no-fund",
-             "gltf-validator@2"],
-            check=True, capture_output=True, timeout=300,
+             "gltf-validator@2.0.0-dev.3.10"],
+            capture_output=True, text=True, timeout=300,
         )  # fmt: skip
+        if npm.returncode != 0:
+            raise RuntimeError(f"npm could not install gltf-validator:\n{npm.stderr[-2000:]}")
     out = subprocess.run(
         ["node", "-e", _SCRIPT, str(VALIDATOR), str(path), json.dumps(severity_overrides or {})],
         check=True, capture_output=True, text=True, timeout=300,
