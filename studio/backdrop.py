@@ -378,9 +378,10 @@ class CaptureWorld(World):
         time_s: float = 0.0,
         creatures: bool = True,
         weather: bool = True,
+        hidden: frozenset[str] = frozenset(),
     ) -> Gaussians:
         """The capture's splats in front of the camera (a random subset if over `budget`),
-        plus weather particles."""
+        plus weather particles. A capture has no procedural props, so `hidden` hides nothing."""
         g = self._capture
         V = camera.viewmat()
         z = g.means @ V[2, :3] + V[2, 3]  # (N,) depth

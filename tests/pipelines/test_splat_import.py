@@ -137,3 +137,30 @@ def test_ground_is_found_below_a_y_down_capture_and_walkable(tmp_path):
         assert len(world.gaussians_in_view(cam)) > 0
     finally:
         world.close()
+
+
+def test_a_capture_world_renders_through_the_session_view(tmp_path):
+    """The red box of the capture shows where the camera projects it, through render_state
+    (the path the studio, `tidepool render --at` and video export all take)."""
+    from studio.backdrop import save_backdrop
+    from studio.session import Session
+    from studio.storage import ProjectFile
+    from studio.view import render_state
+
+    means, colors, q = scene()
+    spec, backdrop = capture_world_spec(write_ply(tmp_path / "s.ply", means, colors, q), seed=3)
+    path = tmp_path / "w.tidepool"
+    with ProjectFile.create(path, spec) as store:
+        save_backdrop(store, backdrop)
+    session = Session.open(path)
+    try:
+        T = fit_ground(read_capture(tmp_path / "s.ply").gaussians).T_world_capture
+        box_centre = np.array([1.5, 0.0, 1.5]) @ T[:3, :3].T + T[:3, 3]
+        cam = session.world.spawn_camera(width=160, height=120).look_at(box_centre)
+        rgb = render_state(session.world, session.state, cam, backend="cpu").rgb
+        u, v = cam.project(box_centre[None])[0][0]
+        r, g, b = rgb[int(v), int(u)].astype(int)
+        assert r > g + 40 and r > b + 40, (r, g, b)
+    finally:
+        session.close()
+        session.world.close()
