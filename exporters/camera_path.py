@@ -67,6 +67,12 @@ def camera_json(take: TakeRow, *, width: int, height: int) -> dict:
     }
 
 
+def read_take(request: ExportRequest) -> TakeRow:
+    """The requested take of the requested project (a clear error if either is missing)."""
+    with open_take(request.project) as store:
+        return load_take(store, request.take)
+
+
 def export_json(
     request: ExportRequest,
     *,
@@ -75,8 +81,7 @@ def export_json(
 ) -> bytes | Path:
     """The take's camera per tick as JSON: position, yaw/pitch/roll, vfov, T_world_camera."""
     steps = Steps(progress, cancel)
-    with open_take(request.project) as store:
-        take = load_take(store, request.take)
+    take = read_take(request)
     doc = camera_json(take, width=request.width, height=request.height)
     steps.report(1.0)
     data = json.dumps(doc, indent=1).encode()
@@ -100,8 +105,7 @@ def export_chan(
 ) -> bytes | Path:
     """The take's camera as a Nuke .chan file (frame tx ty tz rx ry rz vfov, rotation ZXY)."""
     steps = Steps(progress, cancel)
-    with open_take(request.project) as store:
-        take = load_take(store, request.take)
+    take = read_take(request)
     text = chan_text(take).encode()
     steps.report(1.0)
     return deliver(request, lambda p: p.write_bytes(text))
@@ -115,8 +119,7 @@ def export_gltf_camera(
 ) -> bytes | Path:
     """The take's camera as an animated glTF camera (GLB, or .gltf JSON by the output suffix)."""
     steps = Steps(progress, cancel)
-    with open_take(request.project) as store:
-        take = load_take(store, request.take)
+    take = read_take(request)
     g = Gltf()
     add_camera(g, take, width=request.width, height=request.height)
     steps.report(1.0)
@@ -135,8 +138,7 @@ def export_usd_camera(
     from exporters import usd
 
     steps = Steps(progress, cancel)
-    with open_take(request.project) as store:
-        take = load_take(store, request.take)
+    take = read_take(request)
 
     def write(path: Path) -> None:
         target = path.with_name(path.name + _usd_suffix(request))
