@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import closest_on_mesh, nearest_distance
+from mesh_checks import closest_on_mesh, nearest_distance
 
 from studio.assets import ASSET_INFO, AssetError, kinds_for_biome, make_asset, surfel_normals
 from studio.assets.catalog import _make_cached

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import trimesh
-from conftest import closest_on_mesh, nearest_distance
+from mesh_checks import closest_on_mesh, nearest_distance
 
 from studio.assets import sample_surfels, surfel_normals
 
