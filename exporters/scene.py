@@ -60,7 +60,7 @@ def scene_items(
             model = make_creature(
                 pose.kind, creature_variant(pose.kind, pose.seed), color=colors.get(pose.kind)
             )
-            _, mesh = model.pose(pose.angles, T_world_root=pose.T_world_root)
+            mesh = model.pose_mesh(pose.angles, T_world_root=pose.T_world_root)
             label = pose.label or pose.kind
             items.append((f"{label}_{pose.id}", mesh, np.eye(4)))
     finally:

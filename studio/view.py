@@ -169,7 +169,7 @@ def state_gaussians(
         model = make_creature(
             pose.kind, creature_variant(pose.kind, pose.seed), color=colors.get(pose.kind)
         )
-        g, _ = model.pose(pose.angles, T_world_root=pose.T_world_root)
+        g = model.pose_gaussians(pose.angles, T_world_root=pose.T_world_root)
         parts.append(g)
     if player:
         p = state.player
@@ -177,7 +177,7 @@ def state_gaussians(
         T[:3, :3] = rot_y(p.yaw + 180.0)  # creatures face +Z; the player's yaw 0 faces -Z
         T[:3, 3] = (p.x, p.y, p.z)
         model = make_creature("humanoid", PLAYER_SEED, variant="knight")
-        g, _ = model.pose(None, T_world_root=T)
+        g = model.pose_gaussians(None, T_world_root=T)
         parts.append(g)
     d = state.debris
     if len(d.pos):

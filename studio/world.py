@@ -1045,7 +1045,7 @@ class World:
             T = np.eye(4)
             T[:3, :3] = rot_y(yaw) * c.scale
             T[:3, 3] = pos
-            g, _ = creature.pose(T_world_root=T)
+            g = creature.pose_gaussians(T_world_root=T)
             nrm = surfel_normals(g)
             cx, cz = int(np.floor(pos[0] / CHUNK_SIZE)), int(np.floor(pos[2] / CHUNK_SIZE))
             sh = self._shadow_sampler(cx, cz, L)(g.means[:, 0], g.means[:, 2])

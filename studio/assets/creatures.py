@@ -127,9 +127,22 @@ class Creature:
         """World Gaussians and mesh of the creature posed by `joint_angles` (radians) at T_world_root.
 
         T_world_root may include a uniform scale (a giant, a child); every part composes with
-        one vectorised transform.
+        one vectorised transform. Renderers need only `pose_gaussians`, exports `pose_mesh`.
         """
         Ts = self.part_transforms(joint_angles, T_world_root=T_world_root)
+        return self._posed_gaussians(Ts), self._posed_mesh(Ts)
+
+    def pose_gaussians(self, joint_angles: dict[str, float] | None = None, *,
+                       T_world_root: np.ndarray | None = None) -> Gaussians:  # fmt: skip
+        """The posed Gaussians alone (the per-frame path: no mesh is built)."""
+        return self._posed_gaussians(self.part_transforms(joint_angles, T_world_root=T_world_root))
+
+    def pose_mesh(self, joint_angles: dict[str, float] | None = None, *,
+                  T_world_root: np.ndarray | None = None) -> trimesh.Trimesh:  # fmt: skip
+        """The posed mesh alone (for mesh export)."""
+        return self._posed_mesh(self.part_transforms(joint_angles, T_world_root=T_world_root))
+
+    def _posed_gaussians(self, Ts: np.ndarray) -> Gaussians:
         A = Ts[:, :3, :3]
         s = np.cbrt(np.linalg.det(A))  # (P,) uniform scale per part
         R = A / s[:, None, None]
@@ -139,24 +152,25 @@ class Creature:
         qR = matrix_to_quat(R)
         quats = quat_multiply(qR[gp], g.quats.astype(np.float64))
         quats *= np.where(quats[:, :1] < 0, -1.0, 1.0)
-        posed = Gaussians(
+        return Gaussians(
             means,
             quats,
             g.scales * s[gp, None].astype(np.float32),
             g.opacities.copy(),
             g.colors.copy(),
         )
+
+    def _posed_mesh(self, Ts: np.ndarray) -> trimesh.Trimesh:
         vp = self._cache["v_part"]
-        verts = np.einsum("nij,nj->ni", A[vp], self._cache["v"]) + Ts[vp, :3, 3]
-        mesh = trimesh.Trimesh(
+        verts = np.einsum("nij,nj->ni", Ts[vp, :3, :3], self._cache["v"]) + Ts[vp, :3, 3]
+        return trimesh.Trimesh(
             verts, self._cache["f"], vertex_colors=self._cache["c"], process=False, validate=False
         )
-        return posed, mesh
 
     @property
     def bounds(self) -> np.ndarray:
         """(2, 3) bounds of the rest pose in the root frame."""
-        return np.asarray(self.pose()[1].bounds)
+        return np.asarray(self.pose_mesh().bounds)
 
 
 # ---------------------------------------------------------------- construction

@@ -179,7 +179,7 @@ def statue(b: Builder) -> Result:
     T = np.eye(4)
     T[:3, :3] = scale * np.eye(3)
     T[1, 3] = ph + 0.12
-    _, mesh = figure.pose(angles, T_world_root=T)
+    mesh = figure.pose_mesh(angles, T_world_root=T)
     v = np.asarray(mesh.vertices)
     shade = 0.9 + 0.1 * (v[:, 1] - v[:, 1].min()) / np.ptp(v[:, 1])
     cols = stone[None, :] * shade[:, None] * (1.0 + 0.04 * rng.normal(size=(len(v), 1)))
