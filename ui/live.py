@@ -359,7 +359,9 @@ class LiveSession:
                 s.seek(take.start_tick, branch=branch)
                 self.take_play = (take, branch)
                 self.playing = True
+                s.resume()
                 self._moved()
+                self._status()  # say so now: a short take can end before the next status
             elif isinstance(m, P.Mode):
                 if self.playing:
                     s.apply(ModeEvent(tick=s.tick, move=m.move, view=m.view))
@@ -438,8 +440,8 @@ class LiveSession:
                 self.timeline_dirty = True
             self.pending = _Pending()
         s.advance(1)
-        if self.take_play is not None and s.tick >= self.take_play[0].end_tick:
-            self.take_play = None
+        if self.take_play is not None and self.playing and s.tick >= self.take_play[0].end_tick:
+            # the take's last frame stays on screen, from its camera, until the user moves on
             self.playing = False
             s.pause()
             self._persist()

@@ -203,6 +203,11 @@ def test_record_a_take_and_play_it_back(client):
         ws.send_text('{"t": "play_take", "name": "shot1"}')
         playing = read_until(ws, lambda m: is_("status")(m) and m["take_playback"] == "shot1")
         assert take["start_tick"] <= playing["tick"] <= take["end_tick"]
+        # at its end the take holds its last frame, paused, until the user moves on
+        done = read_until(ws, lambda m: is_("status")(m) and not m["playing"])
+        assert done["take_playback"] == "shot1" and done["tick"] == take["end_tick"]
+        ws.send_text('{"t": "play"}')
+        read_until(ws, lambda m: is_("status")(m) and m["playing"] and not m["take_playback"])
 
 
 def test_garbage_gets_errors_then_a_drop_and_others_keep_frames(client):
