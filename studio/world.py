@@ -60,9 +60,52 @@ NEAR_GROUND_SPACING = 0.15
 """Ground surfel spacing (metres) right around the camera, where LOD 0 looks soft."""
 NEAR_GROUND_RADIUS = 6.0
 """Metres around the camera drawn at `NEAR_GROUND_SPACING`."""
+VIEW_ANCHOR_STEP = (1.0, 6.0)
+"""The view's chunks, props and LODs are chosen for the camera snapped to this grid (metres,
+degrees) with its frustum widened to hold every camera that snaps there (`view_anchor`):
+consecutive frames share one selection, and a frame stays a pure function of its camera."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
 TIER_SKIP = (frozenset(), LOW_KINDS, LOW_KINDS | SMALL_KINDS)
 """Prop kinds left out of a chunk's props at each tier (see `World._props_many`)."""
+
+
+def view_anchor(camera: Camera) -> tuple[Camera, float]:
+    """The camera a view's selection is made for, and the slack (metres) its culling allows.
+
+    Position snaps to `VIEW_ANCHOR_STEP[0]` metres, yaw and pitch to `VIEW_ANCHOR_STEP[1]`
+    degrees, roll to 0 and vfov up to a 5 degree step. The camera's rotation is the anchor's
+    times at most half a step of yaw and half a step of pitch, a turn of at most one step, so
+    every ray it sees is within a step of its (rolled) image rectangle seen from the anchor:
+    that rectangle's extent widened by a step plus one degree on each side is the anchor's
+    image. Grown by the slack (the farthest a camera can be from its snapped position), the
+    anchor's frustum holds the frustum of every camera that snaps to it.
+    """
+    step, deg = VIEW_ANCHOR_STEP
+    t_v = np.tan(np.radians(np.ceil(camera.vfov / 5.0) * 5.0) / 2)
+    t_h = t_v * camera.width / camera.height
+    roll = abs(np.radians(camera.roll))
+    t_h, t_v = _rolled_extent(t_h, t_v, roll), _rolled_extent(t_v, t_h, roll)
+    grow = np.radians(deg + 1.0)
+    half_v = min(np.arctan(t_v) + grow, np.radians(84.0))
+    half_h = min(np.arctan(t_h) + grow, np.radians(84.0))
+    aspect = np.tan(half_h) / np.tan(half_v)
+    anchor = Camera(
+        np.round(camera.position / step) * step,
+        yaw=round(camera.yaw / deg) * deg % 360.0,
+        pitch=float(np.clip(round(camera.pitch / deg) * deg, -90.0, 90.0)),
+        vfov=float(np.degrees(2 * half_v)),
+        width=max(1, round(1000 * aspect)),
+        height=1000,
+    )
+    return anchor, 0.5 * step * np.sqrt(3.0)
+
+
+def _rolled_extent(a: float, b: float, roll: float) -> float:
+    """Largest half-extent along a's axis of an a x b half-extent rectangle rolled by any angle
+    in [0, roll] radians: a cos r + b sin r grows until r = atan2(b, a), then shrinks."""
+    if roll >= np.arctan2(b, a):
+        return float(np.hypot(a, b))
+    return float(a * np.cos(roll) + b * np.sin(roll))
 
 
 @dataclass(frozen=True)
@@ -217,6 +260,7 @@ class World:
         self.last_view_count = 0
         self._last_view: tuple[tuple, Gaussians] | None = None
         self._near_cache: tuple[tuple, Gaussians] | None = None
+        self._anchor_view: tuple[tuple, Gaussians] | None = None
         self._shadows: dict[tuple[int, int], np.ndarray] = {}
         self._shadow_key = -1
         self._last_bias = 1.0
@@ -768,9 +812,10 @@ class World:
     # --- view --------------------------------------------------------------------------
 
     def _visible_chunks(
-        self, camera: Camera, view_distance: float
+        self, camera: Camera, view_distance: float, slack: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
-        """((M, 2) chunk indices, (M,) distances) of chunks in the frustum within reach."""
+        """((M, 2) chunk indices, (M,) distances) of chunks in the frustum (grown by `slack`
+        metres) within reach."""
         p = camera.position
         r = int(np.ceil(view_distance / CHUNK_SIZE)) + 1
         ci, ck = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1))
@@ -795,12 +840,13 @@ class World:
         tx = (camera.width / 2) / K[0, 0] * 1.1
         ty = (camera.height / 2) / K[1, 1] * 1.1
         zc = pc[..., 2]
+        sx, sy = slack * np.hypot(1.0, tx), slack * np.hypot(1.0, ty)  # plane distance -> offset
         outside = (
-            (zc < 0.05).all(axis=1)
-            | (pc[..., 0] > tx * zc).all(axis=1)
-            | (pc[..., 0] < -tx * zc).all(axis=1)
-            | (pc[..., 1] > ty * zc).all(axis=1)
-            | (pc[..., 1] < -ty * zc).all(axis=1)
+            (zc < 0.05 - slack).all(axis=1)
+            | (pc[..., 0] > tx * zc + sx).all(axis=1)
+            | (pc[..., 0] < -tx * zc - sx).all(axis=1)
+            | (pc[..., 1] > ty * zc + sy).all(axis=1)
+            | (pc[..., 1] < -ty * zc - sy).all(axis=1)
         )
         ok &= ~outside
         # Always keep the chunks around the camera (they may hold what is just below it).
@@ -824,9 +870,10 @@ class World:
             ok &= (np.abs(pc[:, k]) - t * pc[:, 2]) * cos < radius
         return ok
 
-    def _select(self, camera: Camera, budget: int, bias: float):
-        """The view's chunks and props, LODs chosen so the estimated count fits `budget`."""
-        keys, dist = self._visible_chunks(camera, VIEW_DISTANCE)
+    def _select(self, camera: Camera, budget: int, bias: float, slack: float = 0.0):
+        """The view's chunks and props, LODs chosen so the estimated count fits `budget`
+        (culled against `camera`'s frustum grown by `slack` metres)."""
+        keys, dist = self._visible_chunks(camera, VIEW_DISTANCE, slack)
         p = camera.position
         lo = keys * CHUNK_SIZE
         gap = np.maximum(np.maximum(lo - p[[0, 2]], p[[0, 2]] - lo - CHUNK_SIZE), 0.0)
@@ -847,7 +894,7 @@ class World:
             sizes = np.zeros((0, N_PLODS), np.int64)
         # Distance to the prop's near side, so a house beside the camera counts as near.
         pdist = np.maximum(np.linalg.norm(centre - camera.position, axis=1) - 0.6 * radius, 0.0)
-        seen = self._frustum_spheres(camera, centre, radius)
+        seen = self._frustum_spheres(camera, centre, radius + slack)
         per_lod = np.array([(CHUNK_SIZE / s) ** 2 for s in LOD_SPACING])
         for _ in range(12):
             lods = self._lod_for(dist, bias)
@@ -891,13 +938,7 @@ class World:
         )
         if self._last_view is not None and self._last_view[0] == memo:
             return self._last_view[1]
-        bias = 1.0
-        for _ in range(3):
-            parts = self._gather(camera, budget, bias, hidden)
-            total = sum(len(p) for p in parts)
-            if total <= budget:
-                break
-            bias = self._last_bias * 0.85
+        parts = [self._static_view(camera, budget, hidden)]
         if self.extra_static is not None:
             parts.append(self.extra_static)
         if creatures:
@@ -912,10 +953,40 @@ class World:
         self._last_view = (memo, out)
         return out
 
+    def _static_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> Gaussians:
+        """The terrain, water and props `camera`'s view anchor selects (cached per anchor)."""
+        anchor, slack = view_anchor(camera)
+        key = (
+            anchor.viewmat().tobytes(),
+            anchor.K().tobytes(),
+            budget,
+            self._light_key,
+            hidden,
+        )
+        if self._anchor_view is not None and self._anchor_view[0] == key:
+            return self._anchor_view[1]
+        bias = 1.0
+        for _ in range(3):
+            parts = self._gather(anchor, budget, bias, hidden, slack)
+            total = sum(len(p) for p in parts)
+            if total <= budget:
+                break
+            bias = self._last_bias * 0.85
+        out = Gaussians.concat(parts)
+        self._anchor_view = (key, out)
+        return out
+
     def _gather(
-        self, camera: Camera, budget: int, bias: float, hidden: frozenset[str] = frozenset()
+        self,
+        camera: Camera,
+        budget: int,
+        bias: float,
+        hidden: frozenset[str] = frozenset(),
+        slack: float = 0.0,
     ) -> list[Gaussians]:
-        klist, lods, info, owner, plods, draw, self._last_bias = self._select(camera, budget, bias)
+        klist, lods, info, owner, plods, draw, self._last_bias = self._select(
+            camera, budget, bias, slack
+        )
         # Terrain and water, per chunk LOD.
         groups: dict[int, list[tuple[int, int]]] = {}
         for k, lod in zip(klist, lods.tolist(), strict=True):
@@ -927,7 +998,7 @@ class World:
         parts = self._relight_many(layers)
         near = self._near_ground(camera)
         if near is not None:  # finer ground at the camera's feet replaces LOD 0 there
-            p = camera.position
+            p = self._near_cache[0][0] * 2.0, 0.0, self._near_cache[0][1] * 2.0  # its centre
             for k, (_, _, lod, layer) in enumerate(layers):
                 if lod != 0:
                     continue

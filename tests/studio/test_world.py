@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from studio.camera import Camera
 from studio.spec import (
@@ -14,7 +16,7 @@ from studio.spec import (
     WorldSpec,
 )  # fmt: skip
 from studio.weather import particles
-from studio.world import CHUNK_SIZE, World
+from studio.world import CHUNK_SIZE, World, view_anchor
 
 
 @pytest.fixture(scope="module")
@@ -226,3 +228,31 @@ def test_ground_at_the_feet_is_finer_than_lod_0(world):
     on_ground = np.abs(g.means[:, 1] - world.height_at(g.means[:, 0], g.means[:, 2])) < 0.05
     n = int((on_ground & (d < 3.0)).sum())
     assert n > 3 * np.pi * 3.0**2 / LOD_SPACING[0] ** 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.floats(-500, 500),
+    y=st.floats(-20, 80),
+    z=st.floats(-500, 500),
+    yaw=st.floats(-720, 720),
+    pitch=st.floats(-89, 89),
+    roll=st.sampled_from([0.0, 12.0, -35.0]),
+    vfov=st.floats(20, 100),
+    aspect=st.sampled_from([(640, 360), (480, 270), (1080, 1920), (512, 512)]),
+)
+def test_view_anchor_frustum_holds_the_cameras(x, y, z, yaw, pitch, roll, vfov, aspect):
+    """Every ray the camera sees, moved to the anchor's apex (at most `slack` away), is
+    inside the anchor's image: what the anchor's culling keeps covers the camera's view."""
+    cam = Camera(np.array([x, y, z]), yaw=yaw, pitch=pitch, roll=roll, vfov=vfov,
+                 width=aspect[0], height=aspect[1])  # fmt: skip
+    anchor, slack = view_anchor(cam)
+    assert np.linalg.norm(anchor.position - cam.position) <= slack + 1e-9
+    u, v = np.meshgrid(np.linspace(0, cam.width, 9), np.linspace(0, cam.height, 9))
+    pix = np.stack([u.ravel(), v.ravel(), np.ones(u.size)], axis=1)
+    rays_cam = pix @ np.linalg.inv(cam.K()).T  # OpenCV camera frame, z = 1
+    dirs = rays_cam @ cam.T_world_camera[:3, :3].T
+    uv, depth = anchor.project(anchor.position + dirs)
+    assert (depth > 0).all()
+    assert (uv[:, 0] >= 0).all() and (uv[:, 0] <= anchor.width).all()
+    assert (uv[:, 1] >= 0).all() and (uv[:, 1] <= anchor.height).all()
