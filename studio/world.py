@@ -916,12 +916,14 @@ class World:
         creatures: bool = True,
         weather: bool = True,
         hidden: frozenset[str] = frozenset(),
+        extra: Gaussians | None = None,
     ) -> Gaussians:
         """Lit, LOD-selected Gaussians in view (+ creatures and weather particles).
 
         Terrain LOD follows each chunk's distance and prop LOD each prop's own distance (props
         outside the view are culled); both distances scale down until the estimated count fits
-        `budget`. Creatures and weather particles are added on top (a few thousand).
+        `budget`, for the camera's `view_anchor`. Creatures, weather particles and `extra`
+        (already lit) are added on top (a few thousand).
         Props whose ids (`studio.scatter.prop_id`) are in `hidden` are left out (a mask over
         the cached Gaussians: a simulation's broken, toppled, removed or moved props).
         `last_view_count` holds the total drawn.
@@ -936,7 +938,7 @@ class World:
             self._light_key,
             hidden,
         )
-        if self._last_view is not None and self._last_view[0] == memo:
+        if extra is None and self._last_view is not None and self._last_view[0] == memo:
             return self._last_view[1]
         parts = [self._static_view(camera, budget, hidden)]
         if self.extra_static is not None:
@@ -947,10 +949,13 @@ class World:
             from studio.weather import weather_particles
 
             parts.append(weather_particles(self, camera, time_s=time_s))
+        if extra is not None:
+            parts.append(extra)
         self._prefetch(camera)
-        out = Gaussians.concat(parts)
+        out = Gaussians.concat(parts)  # the one copy a frame makes of what it draws
         self.last_view_count = len(out)
-        self._last_view = (memo, out)
+        if extra is None:
+            self._last_view = (memo, out)
         return out
 
     def _static_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> Gaussians:
@@ -1149,11 +1154,9 @@ class World:
         W = width or camera.width
         H = height or camera.height
         g = self.gaussians_in_view(
-            camera, budget, time_s=time_s, creatures=creatures, hidden=frozenset(hidden)
-        )
-        if extra is not None:
-            g = Gaussians.concat([g, extra])
-            self.last_view_count = len(g)
+            camera, budget, time_s=time_s, creatures=creatures, hidden=frozenset(hidden),
+            extra=extra,
+        )  # fmt: skip
         fr = render(g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend)
         rgb = composite(
             fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,
