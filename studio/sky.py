@@ -403,16 +403,32 @@ def _sky_lowres(dirs: np.ndarray, light: Lighting, *, seed: int, weather: str) -
 
 
 def _upsample(img: np.ndarray, H: int, W: int) -> np.ndarray:
-    """Bilinear resize of an (h, w, 3) float image to (H, W, 3) via Pillow's float mode."""
-    from PIL import Image
+    """Bilinear resize of an (h, w, 3) float image to (H, W, 3) float32: pixel centres aligned,
+    edges clamped (what Pillow's BILINEAR does when enlarging; tested against it)."""
+    h, w = img.shape[:2]
+    out = np.empty((H, W, 3), np.float32)
+    _bilinear_up(np.ascontiguousarray(img, np.float32), h / H, w / W, out)
+    return out
 
-    chans = [
-        np.asarray(
-            Image.fromarray(img[..., k].astype(np.float32), mode="F").resize((W, H), Image.BILINEAR)
-        )
-        for k in range(3)
-    ]
-    return np.stack(chans, axis=-1)
+
+@njit(parallel=True, fastmath=False, cache=True)
+def _bilinear_up(img, sy, sx, out):
+    h, w = img.shape[0], img.shape[1]
+    H, W = out.shape[0], out.shape[1]
+    for i in prange(H):
+        y = min(max((i + 0.5) * sy - 0.5, 0.0), h - 1.0)
+        y0 = int(y)
+        y1 = min(y0 + 1, h - 1)
+        fy = y - y0
+        for j in range(W):
+            x = min(max((j + 0.5) * sx - 0.5, 0.0), w - 1.0)
+            x0 = int(x)
+            x1 = min(x0 + 1, w - 1)
+            fx = x - x0
+            for c in range(3):
+                top = img[y0, x0, c] * (1.0 - fx) + img[y0, x1, c] * fx
+                bot = img[y1, x0, c] * (1.0 - fx) + img[y1, x1, c] * fx
+                out[i, j, c] = top * (1.0 - fy) + bot * fy
 
 
 __all__ = [

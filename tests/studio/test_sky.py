@@ -126,3 +126,19 @@ def test_bad_shapes_name_the_fix():
         composite(fr.rgb[:-1], fr.alpha, fr.depth, cam, light, **kw)
     with pytest.raises(ValueError, match="at least 1"):
         SkyCache(entries=0)
+
+
+@pytest.mark.parametrize(
+    "small, big", [((90, 160), (360, 640)), ((45, 80), (180, 320)), ((7, 5), (30, 17))]
+)
+def test_sky_upsampling_is_pillows_bilinear(small, big):
+    """The sky's upsampler equals Pillow's BILINEAR enlargement (float mode), channel by channel."""
+    from PIL import Image
+
+    from studio.sky import _upsample
+
+    img = np.random.default_rng(3).random((*small, 3)).astype(np.float32)
+    got = _upsample(img, *big)
+    for k in range(3):
+        pil = Image.fromarray(img[..., k], mode="F").resize(big[::-1], Image.BILINEAR)
+        np.testing.assert_allclose(got[..., k], np.asarray(pil), atol=1e-5)
