@@ -158,9 +158,17 @@ class LiveSession:
             return out
 
     def snapshot(self) -> dict[str, Any]:
-        """The latest status (player, tick, branch, ...) as the page last saw it."""
+        """The latest status (player, tick, branch, ...) as the page last saw it, plus the
+        server-side input -> frame-ready latency (p50/p95 ms over the last 600 inputs)."""
         with self._lock:
-            return dict(self._state)
+            out = dict(self._state)
+        ms = np.array(self.input_ms, float)
+        out["input_to_frame_ms"] = (
+            {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95)), "n": len(ms)}
+            if len(ms)
+            else None
+        )
+        return out
 
     def close(self, *, wait: bool = True) -> None:
         self._stop.set()
@@ -242,6 +250,8 @@ class LiveSession:
         self.last_input = 0
         self.take_play: tuple[Any, str] | None = None  # (TakeRow, branch name)
         self.fps_times: deque[float] = deque(maxlen=30)
+        self.arrivals: deque[tuple[int, float]] = deque(maxlen=256)  # (input id, arrival)
+        self.input_ms: deque[float] = deque(maxlen=600)  # input arrival -> frame ready, ms
         self.render_ema = 0.0
         self.slow_since: float | None = None
         self.fast_since: float | None = None
@@ -279,6 +289,8 @@ class LiveSession:
             for item in msgs:
                 if item is None:
                     return
+                if isinstance(item[1], P.Input):
+                    self.arrivals.append((item[1].id, item[0]))
                 if isinstance(item[1], P.Input) and self.playing:
                     self.timed.append(item)
                 else:
@@ -493,6 +505,8 @@ class LiveSession:
         if client is not None:
             client.notify()
         now = time.monotonic()
+        while self.arrivals and self.arrivals[0][0] <= self.last_input:
+            self.input_ms.append((now - self.arrivals.popleft()[1]) * 1000.0)
         self.fps_times.append(now)
         self.render_ms = ms
         self._adapt(ms, now)

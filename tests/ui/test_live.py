@@ -121,8 +121,13 @@ def test_holding_w_walks_at_walking_speed(client, library):
         read_until(ws, is_("welcome"))
         ws.send_text('{"t": "play"}')
         start = read_until(ws, lambda m: is_("status")(m) and m["playing"])
+        sent = time.monotonic()
         ws.send_text(json.dumps({"t": "input", "id": 1, "held": ["w"]}))
         t0 = read_until(ws, lambda m: is_frame(m) and m[0].last_input == 1)[0].tick
+        seen_ms = (time.monotonic() - sent) * 1000.0
+        # the server's own input -> frame-ready time for it is within what the client saw
+        server = client.get(f"/api/sessions/{start['session']}").json()["input_to_frame_ms"]
+        assert server["n"] == 1 and 0.0 < server["p50"] <= seen_ms
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             header = read_until(ws, is_frame)[0]
