@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,3 +198,19 @@ def warm_up() -> float:
     t0 = time.perf_counter()
     vocabulary_index()
     return time.perf_counter() - t0
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Start `warm_up` on a daemon thread (the studio does, so the first command with a word
+    the lexicon does not know does not wait for the model); failures are logged, not raised."""
+
+    def run() -> None:
+        try:
+            log.info("MiniLM ready in %.1f s", warm_up())
+        except Exception as e:  # no neural extra or no local weights: the lexicon still works
+            log.warning("MiniLM not loaded (%s); commands use the lexicon only", e)
+
+    t = threading.Thread(target=run, name="minilm-warm-up", daemon=True)
+    t.start()
+    return t
+

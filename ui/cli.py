@@ -109,6 +109,7 @@ def studio(
     """Start the studio in the browser (http://HOST:PORT)."""
     import uvicorn
 
+    from pipelines.embeddings import warm_up_in_background
     from ui.app import create_app
 
     if not 0 < port < 65536:
@@ -126,6 +127,7 @@ def studio(
         credentials = (user, password)
     try:
         web = create_app(library or default_library(), auth=credentials)
+        warm_up_in_background()
     except OSError as e:
         fail(str(e))
     typer.echo(f"Tidepool studio on http://{host}:{port}", err=True)
