@@ -315,19 +315,26 @@ def _fog_composite(c, scale, alpha, depth, unit, ray_len, ry, sky, fog, y0, dens
     e = np.exp(-min(max(y0 / hf, -4.0), 60.0))
     for i in prange(H):
         for j in range(W):
-            dist = depth[i, j] * ray_len[i, j]
-            dyv = unit[i, j, 0] * ry[0] + unit[i, j, 1] * ry[1] + unit[i, j, 2] * ry[2]
-            dy = max(abs(dyv * dist), 1e-3)
-            k = dy / hf
-            if dyv < 0:
-                ht = e * (np.expm1(min(k, 40.0)) / k)
-            else:
-                ht = e * (-np.expm1(-k) / k)
-            mist = min(max(ht, 0.0), 4.0)
-            f = 1.0 - np.exp(-(density * dist * (0.35 + 0.65 * mist)))
-            t = min(max((dist - f0) / (f1 - f0), 0.0), 1.0)
-            f = max(f, t * t * (3.0 - 2.0 * t))
             a = alpha[i, j]
+            if a == 0.0:  # sky only (c is 0 there): the formula below gives exactly this
+                for ch in range(3):
+                    out[i, j, ch] = np.uint8(min(max(sky[i, j, ch], 0.0), 1.0) * 255.0 + 0.5)
+                continue
+            dist = depth[i, j] * ray_len[i, j]
+            if dist >= f1:  # past the fade: f is 1 whatever the haze
+                f = 1.0
+            else:
+                dyv = unit[i, j, 0] * ry[0] + unit[i, j, 1] * ry[1] + unit[i, j, 2] * ry[2]
+                dy = max(abs(dyv * dist), 1e-3)
+                k = dy / hf
+                if dyv < 0:
+                    ht = e * (np.expm1(min(k, 40.0)) / k)
+                else:
+                    ht = e * (-np.expm1(-k) / k)
+                mist = min(max(ht, 0.0), 4.0)
+                f = 1.0 - np.exp(-(density * dist * (0.35 + 0.65 * mist)))
+                t = min(max((dist - f0) / (f1 - f0), 0.0), 1.0)
+                f = max(f, t * t * (3.0 - 2.0 * t))
             for ch in range(3):
                 v = (
                     c[i, j, ch] * scale * (1.0 - f)
