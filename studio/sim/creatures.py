@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.sim.placed import BODY_RADIUS, DirectedProps, push_out_many
 from studio.sim.player import DT, wrap_degrees
 from studio.sim.state import (
     BEHAVIOURS,
@@ -80,8 +81,9 @@ def heading_to(dx: np.ndarray, dz: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(-dx, -dz))
 
 
-def update_creatures(w: WorldView, s: SimState) -> None:
-    """Advance every entity of `s` one tick in place; fighting creatures may hurt the player."""
+def update_creatures(w: WorldView, s: SimState, *, directed: DirectedProps | None = None) -> None:
+    """Advance every entity of `s` one tick in place; fighting creatures may hurt the player.
+    Walkers are kept out of the props directed edits placed (`directed`)."""
     e = s.entities
     n = len(e)
     if n == 0:
@@ -184,6 +186,12 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     e.timer[wet & roam] = tick  # pick another goal next tick
     if wet.any():
         ground[wet] = np.asarray(w.height_at(new[wet, 0], new[wet, 2])).reshape(-1)
+    if directed is not None and len(directed.colliders) and walker.any():
+        wk = np.flatnonzero(walker & alive)
+        xz = push_out_many(directed.colliders, new[wk][:, [0, 2]], BODY_RADIUS * e.scale[wk],
+                           e.pos[wk, 1])  # fmt: skip
+        new[wk, 0], new[wk, 2] = xz[:, 0], xz[:, 1]
+        ground[wk] = np.asarray(w.height_at(xz[:, 0], xz[:, 1])).reshape(-1)
     new[walker, 1] = ground[walker]
     e.vel[walker, 1] = 0.0
     alt = np.maximum(e.home[:, 1], ground + FLIGHT_HEIGHT)

@@ -36,6 +36,7 @@ from studio.events import (
     Wind,
 )
 from studio.sim.creatures import FIGHTER, FLIGHT_HEIGHT, FLYER, heading_to, update_creatures
+from studio.sim.placed import directed_props
 from studio.sim.player import (
     DT,
     EYE_HEIGHT,
@@ -173,14 +174,15 @@ def step(world: SimWorld | WorldView, state: SimState, events: Sequence[Event] =
         _attack(w, s)
     if "q" in presses:
         _interact(w, s)
+    directed = directed_props(w, s)
     if free:
         held, p.held = p.held, ()
-        move_player(w, p, frozenset(presses), s.props)
+        move_player(w, p, frozenset(presses), s.props, directed=directed)
         p.held = held
     else:
-        move_player(w, p, frozenset(presses), s.props)
+        move_player(w, p, frozenset(presses), s.props, directed=directed)
     navigation.steer_moves(w, s)
-    update_creatures(w, s)
+    update_creatures(w, s, directed=directed)
     navigation.hold_landed(w, s)
     _update_debris(w, s)
     _update_toppling(w, s)
