@@ -713,7 +713,7 @@ def _env_value(c: _Clause, intent: str, e: _Entry) -> Any:
     if intent == "time_of_day":
         return float(e.value)
     if intent == "weather":
-        if any(w in ("stop", "end", "cease", "no") for w in c.raw) and e.value in (
+        if any(_norm(w) in ("stop", "end", "cease", "no") for w in c.raw) and e.value in (
             "rain", "snow", "storm", "fog", "cloudy",
         ):  # fmt: skip
             return "clear"
