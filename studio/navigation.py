@@ -3,7 +3,8 @@
 A walker's route is a *distance field*: Dijkstra (scipy.sparse.csgraph) from the goal over an
 8-connected grid (`CELL` metres) centred on the goal, where a cell is blocked when it is under
 deep water, too steep (a rise over `MAX_STEP` metres to a neighbour), or inside a prop's
-collider. Any position's next waypoint is a few steps down the field, so the field is a pure
+collider (directed world edits applied: props they add block, props they remove do not).
+Any position's next waypoint is a few steps down the field, so the field is a pure
 function of (world, goal) and is cached per goal: replays in any process take the same steps.
 Walkers arrive within `ARRIVE` metres of the goal's footprint (its colliders' edge), flyers fly
 straight and land on the landmark's top. A goal that no free cell can reach is refused with a

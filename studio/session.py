@@ -251,14 +251,18 @@ class Session:
         """A directed shot's rig (studio.rigs) over its subject at this tick; past its end a
         shot holds its last frame (while a newer shot blends out of it)."""
         from studio.rigs import shot_camera, subject_of
+        from studio.sim.placed import directed_props
+        from studio.sim.world_view import concat_colliders
 
         shot, target, t0, t1 = shot_row
         subject = subject_of(s, target) or subject_of(s, "player")
         w = self.timeline.world
         u = min(1.0, (s.tick - t0) / max(1, t1 - t0))
+        added = directed_props(w, s).colliders  # directed props are solid to the camera too
         return shot_camera(
             shot, subject, u, azimuth0=s.player.yaw + 180.0,
-            height_at=lambda x, z: float(w.height_at(x, z)), colliders=w.colliders,
+            height_at=lambda x, z: float(w.height_at(x, z)),
+            colliders=lambda x, z: concat_colliders(w.colliders(x, z), added),
             width=width, height=height, vfov=VFOV,
         )  # fmt: skip
 

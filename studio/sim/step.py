@@ -2,7 +2,9 @@
 
 Order within a tick: the tick's events are applied (held keys, look, presses, modes, directed
 events), then the player's actions (attack, interact), the player's movement, the creatures,
-falling debris and toppling props; then ``tick`` advances. No wall clock and no global RNG:
+falling debris and toppling props; then ``tick`` advances. In the "free" camera mode the held
+keys and look fly the detached camera (`SimState.free_cam`) and the player's body stands still.
+Props placed by directed edits collide like the world's (`studio.sim.placed`). No wall clock and no global RNG:
 the same (world, state, events) give the same next state in any process.
 """
 
