@@ -36,6 +36,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipelines import directing_lexicon as L
 from pipelines.lexicon import stem
 from studio.events import (
+    BLEND_S,
+    MAX_BLEND_S,
+    MIN_BLEND_S,
     Attack,
     CameraMode,
     CameraShot,
@@ -263,6 +266,11 @@ def _vocabulary() -> tuple[str, ...]:
         "give",
         "down",
         "differently",
+        *L.BLEND_MARKERS,
+        *L.CUT_MARKERS,
+        *L.RUN_MARKERS,
+        "over",
+        "within",
     }
     return tuple(sorted(w for w in words if w.isalpha()))
 
@@ -538,6 +546,7 @@ class _Slots:
     marker: str | None = None
     cue: str = ""
     defaulted: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
 
 
 def _read_clause(c: _Clause) -> _Slots | None:
@@ -557,7 +566,7 @@ def _read_clause(c: _Clause) -> _Slots | None:
         intent = "time_of_day"
     else:
         intent = cat
-    s = _Slots(intent, value=e.value, cue=e.phrase)
+    s = _Slots(intent, value=e.value, cue=e.phrase, words=list(c.raw))
     if cat == "verb" and intent == "say" and any(t.startswith("__q") for t in c.raw):
         s.intent = "say"
     # subject: the last mention before the cue, skipping a causative's own subject
@@ -587,6 +596,13 @@ def _read_clause(c: _Clause) -> _Slots | None:
         s.marker = " ".join(rest) or None
         return s
     if s.intent == "camera_shot":
+        if e.phrase in L.CUT_WORDS:  # "cut to a close-up of the knight": the cut, to that shot
+            named = [ee for mm, ee in c.cues() if ee.cat == "camera_shot" and mm is not m
+                     and ee.phrase not in L.CUT_WORDS]  # fmt: skip
+            if named:
+                s.value = named[0].value
+                mentions = [x for x in mentions if not any(
+                    x.start < mm.end and x.end > mm.start for mm, _ in c.cues())]  # fmt: skip
         subjects = [x for x in mentions if x.cat != "place"]
         s.obj = subjects[0] if subjects else None
         if s.obj is not None and s.obj.cat == "player":
@@ -660,11 +676,44 @@ def _read_clause(c: _Clause) -> _Slots | None:
     return s
 
 
+def _transition(s: _Slots) -> tuple[Literal["blend", "cut"], float, float]:
+    """(transition, blend seconds, shot seconds) a shot's clause asks for: "cut to", "hard
+    cut" cut; "slowly"/"quickly"/"blend ... over 2 seconds" set the blend; "for 8 seconds" the
+    shot. Unmarked shot changes blend over `BLEND_S` (see `directing_lexicon.BLEND_MARKERS`)."""
+    words = s.words
+    cut = s.cue in L.CUT_WORDS or bool(L.CUT_MARKERS & set(words))
+    blend_s = BLEND_S
+    for w in words:
+        if L.BLEND_MARKERS.get(w) is not None:
+            blend_s = float(L.BLEND_MARKERS[w])
+            cut = False  # "slowly cut to ..." is a contradiction; the manner word wins
+        elif w in L.BLEND_MARKERS:
+            cut = False
+    duration_s = 4.0
+    for k, w in enumerate(words[:-1]):
+        if w in ("over", "in", "within", "for"):
+            secs = _seconds(words[k + 1 : k + 3])
+            units = [u.rstrip("s") or u for u in words[k + 1 : k + 3]]
+            if secs is None or not any(u in L.SECONDS_UNITS for u in units):
+                continue
+            if w == "for":
+                if not 0 < secs <= 600:
+                    raise _Unresolved(f"a shot of {secs:g} s: give 0-600 seconds")
+                duration_s = secs
+            else:
+                if not MIN_BLEND_S <= secs <= MAX_BLEND_S:
+                    raise _Unresolved(
+                        f"a blend over {secs:g} s: give {MIN_BLEND_S:g}-{MAX_BLEND_S:g} seconds"
+                    )
+                blend_s, cut = secs, False
+    return ("cut" if cut else "blend"), (BLEND_S if cut else blend_s), duration_s
+
+
 def _env_value(c: _Clause, intent: str, e: _Entry) -> Any:
     if intent == "time_of_day":
         return float(e.value)
     if intent == "weather":
-        if any(w in ("stop", "end", "cease", "no") for w in c.raw) and e.value in (
+        if any(_norm(w) in ("stop", "end", "cease", "no") for w in c.raw) and e.value in (
             "rain", "snow", "storm", "fog", "cloudy",
         ):  # fmt: skip
             return "clear"
@@ -795,10 +844,12 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
             )
             if not isinstance(target, str):
                 target = ",".join(f"{v:g}" for v in target)
-        cut = s.cue in L.CUT_WORDS
-        ev = CameraShot(tick=0, shot=s.value, target=target, transition="cut" if cut else "blend")
+        transition, blend_s, duration_s = _transition(s)
+        ev = CameraShot(tick=0, shot=s.value, target=target, transition=transition,
+                        blend_s=blend_s, duration_s=duration_s)  # fmt: skip
         on = f" on {s.obj.phrase}" if s.obj is not None else ""
-        return [ev], f"{'cut to ' if cut else ''}{s.value.replace('_', ' ')} shot{on}"
+        how = "cut to " if transition == "cut" else f"blend ({blend_s:g} s) to "
+        return [ev], f"{how}{s.value.replace('_', ' ')} shot{on}"
     if i == "spawn":
         if s.obj is None:
             raise _Unresolved("add what? e.g. 'add a campfire by the well'")
@@ -847,7 +898,11 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
         if s.place is None:
             raise _Unresolved(f"where should {who} go? e.g. '{who} walks to the tower'")
         to = _resolve_place(s.place, scene, spos)
-        return [MoveTo(tick=0, target=target, to=to)], f"{who} goes to {s.place.phrase}"
+        run = s.cue in L.RUN_CUES or bool(L.RUN_MARKERS & set(s.words))
+        gait = "run" if run else "walk"
+        return [MoveTo(tick=0, target=target, to=to, gait=gait)], (
+            f"{who} {'runs' if run else 'goes'} to {s.place.phrase}"
+        )
     if i == "follow":
         leader = "player" if s.obj is None else _resolve_place(s.obj, scene, spos)
         if not isinstance(leader, str):
@@ -870,6 +925,11 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
             f"{who} attacks {s.obj.phrase if s.obj else 'you'}"
         )
     if i == "emote":
+        if s.value == "look" and s.obj is not None:
+            at = _resolve_place(s.obj, scene, spos)
+            return [Emote(tick=0, target=target, emote="look", at=at)], (
+                f"{who} looks at {s.obj.phrase}"
+            )
         return [Emote(tick=0, target=target, emote=s.value)], f"{who} {s.value}s"
     if i == "say":
         if not s.text:

@@ -155,6 +155,19 @@ SHOTS: dict[str, str] = {
 """Phrase -> CameraShot.shot. "cut to" / "switch to" are cuts (transition "cut")."""
 
 CUT_WORDS = frozenset({"cut to", "switch to"})
+CUT_MARKERS = frozenset({"cut", "snap", "instantly", "immediately"})
+"""Words anywhere in a shot's clause that ask for a cut ("hard cut to a close-up")."""
+BLEND_MARKERS: dict[str, float | None] = {
+    "blend": None, "ease": None, "transition": None, "smoothly": None, "smooth": None,
+    "slowly": 3.0, "slow": 3.0, "gently": 3.0, "gradually": 3.0, "gentle": 3.0,
+    "drift": 3.0, "glide": 3.0, "quickly": 0.5, "fast": 0.5, "swiftly": 0.5, "whip": 0.5,
+}  # fmt: skip
+"""Words that ask for a blend, and its length in seconds (None: the default `BLEND_S`).
+A shot change that names neither a cut nor a blend blends over the default: a camera
+operator moving to the next set-up, which the director can always make a cut by saying so."""
+RUN_CUES = frozenset({"run", "sprint", "dash", "rush", "hurry", "gallop", "jog", "charge"})
+RUN_MARKERS = frozenset({"quickly", "fast", "hurriedly", "running", "swiftly", "speedily"})
+"""Move-to cues and words that make a character run (run speed and gait) instead of walk."""
 
 CAMERA_MODES: dict[str, str] = {
     "first person": "first", "1st person": "first", "fps": "first", "pov": "first",

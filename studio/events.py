@@ -105,9 +105,12 @@ class Remove(_Event):
 
 
 class MoveTo(_Event):
+    """Send characters to a place, walking or running (run speed and gait: "the knight runs")."""
+
     kind: Literal["move_to"] = "move_to"
     target: str
     to: str | Point
+    gait: Literal["walk", "run"] = "walk"
 
 
 class Follow(_Event):
@@ -129,15 +132,24 @@ class Attack(_Event):
 
 
 class Emote(_Event):
+    """A gesture; "look" turns the character to face `at` (a place), or the player."""
+
     kind: Literal["emote"] = "emote"
     target: str
     emote: Literal["wave", "nod", "bow", "dance", "jump", "look", "sit"]
+    at: str | Point | None = None
 
 
 class Say(_Event):
     kind: Literal["say"] = "say"
     target: str
     text: str = Field(min_length=1, max_length=500)
+
+
+BLEND_S = 1.0
+"""Seconds an unmarked shot change blends over: a quick camera move, not a drift."""
+MIN_BLEND_S = 0.25
+MAX_BLEND_S = 10.0
 
 
 class CameraShot(_Event):
@@ -151,7 +163,9 @@ class CameraShot(_Event):
     target: str = "player"
     duration_s: float = Field(4.0, gt=0.0, le=600.0)
     transition: Literal["blend", "cut"] = "blend"
-    """How the camera gets to the shot: a hard cut, or a short blend from the current view."""
+    """How the camera gets to the shot: a hard cut, or a blend from the current view."""
+    blend_s: float = Field(BLEND_S, ge=MIN_BLEND_S, le=MAX_BLEND_S)
+    """Seconds a blend takes (ignored by a cut)."""
 
 
 class Wind(_Event):

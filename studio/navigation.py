@@ -3,7 +3,8 @@
 A walker's route is a *distance field*: Dijkstra (scipy.sparse.csgraph) from the goal over an
 8-connected grid (`CELL` metres) centred on the goal, where a cell is blocked when it is under
 deep water, too steep (a rise over `MAX_STEP` metres to a neighbour), or inside a prop's
-collider. Any position's next waypoint is a few steps down the field, so the field is a pure
+collider (directed world edits applied: props they add block, props they remove do not).
+Any position's next waypoint is a few steps down the field, so the field is a pure
 function of (world, goal) and is cached per goal: replays in any process take the same steps.
 Walkers arrive within `ARRIVE` metres of the goal's footprint (its colliders' edge), flyers fly
 straight and land on the landmark's top. A goal that no free cell can reach is refused with a
@@ -96,8 +97,42 @@ def footprint_distance(fp: Footprint, x: float, z: float) -> float:
     return max(0.0, math.hypot(x - fp.x, z - fp.z) - fp.radius)
 
 
-def _blocked(world: Any, xs: np.ndarray, zs: np.ndarray, fp: Footprint) -> np.ndarray:
-    """(n, n) bool: deep water, steep steps and colliders."""
+@dataclass(frozen=True)
+class _Solid:
+    """A collider as plain values (hashable, so a field can be cached per set of them)."""
+
+    shape: str
+    center: tuple[float, float, float]
+    size: tuple[float, float, float]
+    yaw: float = 0.0
+
+
+Edits = tuple[frozenset[str], tuple[_Solid, ...]]
+"""What directed edits change for pathfinding: world prop ids removed, solids added."""
+NO_EDITS: Edits = (frozenset(), ())
+
+
+def edits_of(world: Any, state: Any) -> Edits:
+    """The state's directed prop edits as pathfinding sees them (`studio.sim.placed`)."""
+    from studio.sim.placed import directed_props
+
+    dp = directed_props(world, state)
+    if not dp.hidden and not len(dp.colliders):
+        return NO_EDITS
+    c = dp.colliders
+    names = {0: "cylinder", 1: "box", 2: "sphere"}
+    solids = tuple(
+        _Solid(names[int(c.shape[k])], tuple(map(float, c.center[k])),
+               tuple(map(float, c.size[k])), float(c.yaw[k]))
+        for k in range(len(c))
+    )  # fmt: skip
+    return dp.hidden, solids
+
+
+def _blocked(
+    world: Any, xs: np.ndarray, zs: np.ndarray, fp: Footprint, edits: Edits = NO_EDITS
+) -> np.ndarray:
+    """(n, n) bool: deep water, steep steps and colliders (directed edits applied)."""
     h = np.asarray(world.height_at(xs, zs), dtype=np.float64)
     water = float(getattr(world, "water_level", -1e9))
     bad = h < water - 0.3
@@ -107,7 +142,10 @@ def _blocked(world: Any, xs: np.ndarray, zs: np.ndarray, fp: Footprint) -> np.nd
     step[1:, :] |= np.abs(np.diff(h, axis=0)) > MAX_STEP
     step[:-1, :] |= np.abs(np.diff(h, axis=0)) > MAX_STEP
     bad |= step
-    for c in _colliders(world, fp.x, fp.z, HALF * 1.42):
+    hidden, added = edits
+    solids = [c for c in _colliders(world, fp.x, fp.z, HALF * 1.42)
+              if getattr(c, "prop", "") not in hidden]  # fmt: skip
+    for c in [*solids, *added]:
         cx, cy, cz = (float(v) for v in c.center)
         sx, sy, sz = (float(v) for v in c.size)
         if cy - sy > float(world.height_at(cx, cz)) + 1.8:
@@ -125,13 +163,15 @@ def _blocked(world: Any, xs: np.ndarray, zs: np.ndarray, fp: Footprint) -> np.nd
 
 
 @lru_cache(maxsize=64)
-def _field_cached(world_key: int, gx: float, gz: float, world_ref: Any, fp: Footprint) -> Field:
+def _field_cached(
+    world_key: int, gx: float, gz: float, world_ref: Any, fp: Footprint, edits: Edits
+) -> Field:
     del world_key
     world = world_ref()
     n = int(2 * HALF / CELL) + 1
     x0, z0 = gx - HALF, gz - HALF
     xs, zs = np.meshgrid(x0 + np.arange(n) * CELL, z0 + np.arange(n) * CELL)  # (n, n)
-    blocked = _blocked(world, xs, zs, fp)
+    blocked = _blocked(world, xs, zs, fp, edits)
     near_goal = np.hypot(xs - fp.x, zs - fp.z) - fp.radius <= ARRIVE - 0.3 * CELL
     sources = np.flatnonzero((near_goal & ~blocked).ravel())
     free = ~blocked.ravel()
@@ -157,15 +197,14 @@ def _field_cached(world_key: int, gx: float, gz: float, world_ref: Any, fp: Foot
     return Field(x0, z0, n, dist.reshape(n, n), blocked, fp)
 
 
-def field_to(world: Any, point: tuple[float, float, float]) -> Field:
-    """The distance field toward a goal point (cached per world and goal)."""
+def field_to(world: Any, point: tuple[float, float, float], *, edits: Edits = NO_EDITS) -> Field:
+    """The distance field toward a goal point (cached per world, goal and directed edits)."""
     import weakref
 
     fp = footprint(world, point)
     key = id(getattr(world, "world", world))
-    return _field_cached(
-        key, round(fp.x, 3), round(fp.z, 3), weakref.ref(getattr(world, "world", world)), fp
-    )
+    ref = weakref.ref(getattr(world, "world", world))
+    return _field_cached(key, round(fp.x, 3), round(fp.z, 3), ref, fp, edits)
 
 
 def next_waypoint(f: Field, x: float, z: float) -> tuple[float, float] | None:
@@ -200,10 +239,14 @@ def next_waypoint(f: Field, x: float, z: float) -> tuple[float, float] | None:
 
 
 def path(
-    world: Any, start: tuple[float, float, float], goal: tuple[float, float, float]
+    world: Any,
+    start: tuple[float, float, float],
+    goal: tuple[float, float, float],
+    *,
+    edits: Edits = NO_EDITS,
 ) -> np.ndarray | None:
     """(K, 2) xz cell centres from `start` down the field to the goal, or None (no path)."""
-    f = field_to(world, goal)
+    f = field_to(world, goal, edits=edits)
     cell = f.cell(float(start[0]), float(start[2]))
     if cell is None or not np.isfinite(f.dist[cell]):
         return None
@@ -246,7 +289,7 @@ def start_move(w: Any, s: Any, rows: np.ndarray, goal: np.ndarray, place: object
         x, z = float(e.pos[i, 0]), float(e.pos[i, 2])
         if footprint_distance(fp, x, z) <= ARRIVE - 0.1:
             continue
-        fld = field_to(w, tuple(goal))
+        fld = field_to(w, tuple(goal), edits=edits_of(w, s))
         if next_waypoint(fld, x, z) is None:
             stuck.append(i)
     e.home[idx] = goal
@@ -272,6 +315,7 @@ def steer_moves(w: Any, s: Any) -> None:
     e = s.entities
     landed = e.mode == M_LANDED
     e.goal[landed] = e.pos[landed]  # hold_landed moves them on from here
+    edits = edits_of(w, s) if (e.mode == M_MOVE_TO).any() else NO_EDITS
     for i in np.flatnonzero(e.mode == M_MOVE_TO):
         x, z = float(e.pos[i, 0]), float(e.pos[i, 2])
         dest = e.home[i]
@@ -281,7 +325,7 @@ def steer_moves(w: Any, s: Any) -> None:
                 e.mode[i] = M_LANDED
                 e.goal[i] = e.pos[i]
             continue
-        fld = field_to(w, (float(dest[0]), float(dest[1]), float(dest[2])))
+        fld = field_to(w, (float(dest[0]), float(dest[1]), float(dest[2])), edits=edits)
         if footprint_distance(fld.goal, x, z) <= ARRIVE - 0.1:
             e.goal[i] = e.pos[i]  # arrived: creatures settle it here
             continue

@@ -7,6 +7,8 @@ so angular acceleration stays bounded: no jitter), an orbit turns at a constant 
 camera is kept `CLEARANCE` metres above the terrain and outside props' colliders. The same
 (subject, u) always gives the same camera, so a take replays exactly. `blend` eases from the
 previous camera into a shot (transition "blend"); a "cut" simply starts at the shot.
+`studio.session` evaluates both views at the same tick while a blend runs, so a blend is as
+deterministic as the rigs are.
 
 Shots: orbit, wide, close_up, static, dolly_in/out, crane_up/down, low_angle, high_angle,
 over_shoulder, tracking, pan.
@@ -31,8 +33,9 @@ SHOTS: tuple[str, ...] = Shot.__args__  # type: ignore[attr-defined]
 
 CLEARANCE = 0.5
 """Metres the camera keeps above the ground."""
-BLEND_S = 0.75
-"""Seconds a "blend" transition takes."""
+BLEND_PEAK_ACCEL = 10.0 / math.sqrt(3.0)
+"""Peak |second derivative| of `ease` (at u = (3 - sqrt 3) / 6): a blend of duration T across
+an angle A turns with angular acceleration at most this * A / T^2 on top of its two views'."""
 VFOV = 60.0
 
 

@@ -211,30 +211,58 @@ class Session:
         return self.camera_for(self.state, width=width, height=height)
 
     def camera_for(self, s: SimState, *, width: int = 1280, height: int = 720) -> Camera:
-        """First person: at the eye. Third: behind and above, kept above the ground.
-        Directed: the shot's move around its target."""
+        """First person: at the eye. Third: behind and above, kept above the ground. Free: the
+        detached fly camera. Directed: the shot's move around its target, blended in from the
+        previous view when the shot asked for a blend (see `_view_camera`)."""
+        return self._view_camera(s, s.camera_mode, s.camera_shot, s.camera_from, width, height)
+
+    def _view_camera(
+        self, s: SimState, mode: str, shot: tuple | None, frm: tuple | None, width: int, height: int
+    ) -> Camera:
+        """The camera of view (mode, shot) at state `s`; during a blend (`frm` = the view it
+        leaves and the blend's ticks) both views are evaluated at `s` and eased between, so the
+        camera is a pure function of the state: a replay after rewind gives the same camera."""
         p = s.player
-        eye = np.array([p.x, p.y + EYE_HEIGHT, p.z])
-        if s.camera_mode == "directed" and s.camera_shot is not None:
-            return self._shot_camera(s, width, height)
-        cam = Camera(eye, yaw=p.yaw, pitch=p.pitch, vfov=VFOV, width=width, height=height)
-        if s.camera_mode == "third" or (s.camera_mode == "directed" and p.view == "third"):
-            pos = eye - THIRD_PERSON_DISTANCE * cam.forward + np.array([0.0, 0.5, 0.0])
-            ground = float(self.timeline.world.height_at(pos[0], pos[2]))
-            pos[1] = max(pos[1], ground + 0.3)
-            cam.position = pos
+        if mode == "directed" and shot is not None:
+            cam = self._shot_camera(s, shot, width, height)
+        elif mode == "free" and s.free_cam is not None:
+            x, y, z, yaw, pitch = s.free_cam
+            cam = Camera(np.array([x, y, z]), yaw=yaw, pitch=pitch, vfov=VFOV, width=width,
+                         height=height)  # fmt: skip
+        else:
+            eye = np.array([p.x, p.y + EYE_HEIGHT, p.z])
+            cam = Camera(eye, yaw=p.yaw, pitch=p.pitch, vfov=VFOV, width=width, height=height)
+            if mode == "third" or (mode == "directed" and p.view == "third"):
+                pos = eye - THIRD_PERSON_DISTANCE * cam.forward + np.array([0.0, 0.5, 0.0])
+                ground = float(self.timeline.world.height_at(pos[0], pos[2]))
+                pos[1] = max(pos[1], ground + 0.3)
+                cam.position = pos
+        if frm is not None and s.tick < frm[4]:
+            from studio.rigs import CLEARANCE, blend
+
+            prev = self._view_camera(s, frm[0], frm[1], frm[2], width, height)
+            cam = blend(prev, cam, (s.tick - frm[3]) / max(1, frm[4] - frm[3]))
+            x, _, z = cam.position
+            ground = float(self.timeline.world.height_at(x, z)) + CLEARANCE
+            cam.position[1] = max(float(cam.position[1]), ground)
         return cam
 
-    def _shot_camera(self, s: SimState, width: int, height: int) -> Camera:
-        """The directed shot's rig (studio.rigs) over its subject at this tick."""
+    def _shot_camera(self, s: SimState, shot_row: tuple, width: int, height: int) -> Camera:
+        """A directed shot's rig (studio.rigs) over its subject at this tick; past its end a
+        shot holds its last frame (while a newer shot blends out of it)."""
         from studio.rigs import shot_camera, subject_of
+        from studio.sim.placed import directed_props
+        from studio.sim.world_view import concat_colliders
 
-        shot, target, t0, t1 = s.camera_shot  # type: ignore[misc]
+        shot, target, t0, t1 = shot_row
         subject = subject_of(s, target) or subject_of(s, "player")
         w = self.timeline.world
+        u = min(1.0, (s.tick - t0) / max(1, t1 - t0))
+        added = directed_props(w, s).colliders  # directed props are solid to the camera too
         return shot_camera(
-            shot, subject, (s.tick - t0) / max(1, t1 - t0), azimuth0=s.player.yaw + 180.0,
-            height_at=lambda x, z: float(w.height_at(x, z)), colliders=w.colliders,
+            shot, subject, u, azimuth0=s.player.yaw + 180.0,
+            height_at=lambda x, z: float(w.height_at(x, z)),
+            colliders=lambda x, z: concat_colliders(w.colliders(x, z), added),
             width=width, height=height, vfov=VFOV,
         )  # fmt: skip
 

@@ -23,10 +23,10 @@ from studio.camera import Camera
 from studio.conventions import TICK_HZ
 from studio.gaussians import Gaussians
 from studio.render import Frame
-from studio.scatter import PropInstance, variant_seed
+from studio.scatter import PropInstance
 from studio.sim.animation import creature_poses
+from studio.sim.placed import directed_props
 from studio.sim.state import SimState
-from studio.terrain import hash_uniform
 from studio.transforms import matrix_to_quat, quat_multiply, rot_y
 from studio.world import World, stable_seed_kind
 
@@ -34,10 +34,6 @@ CREATURE_VARIANTS = 2
 """Distinct looks per creature kind (bounded so the creature model cache stays small)."""
 DEBRIS_COLOR = (0.45, 0.32, 0.2)
 PLAYER_SEED = 1
-EDIT_SEARCH = 60.0
-"""Metres around the player (or the named place) searched for the prop a remove or move names."""
-SPAWN_RING = (2.5, 1.5)
-"""Directed prop spawns stand this far (metres) from their place, plus this much per extra one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,12 +56,8 @@ def _tilt(angle: float, fall_yaw: float) -> np.ndarray:
 
 
 def prop_changes(world: World, state: SimState) -> PropsShown:
-    """Resolve the state's prop changes and prop edits against the world (deterministic).
-
-    Remove and move take the prop of that kind nearest the named place (remove) or the
-    player (move) when the edit was made, within `EDIT_SEARCH`; spawns stand on a ring
-    around their place (or the player) with variants drawn from the edit's tick.
-    """
+    """The state's prop changes (toppled, broken) and directed prop edits (spawned, removed,
+    moved: `studio.sim.placed.directed_props`, the same props the simulation collides with)."""
     hidden: set[str] = set()
     tilted: dict[str, tuple[PropInstance, float, float]] = {}
     for c in state.props:
@@ -74,61 +66,11 @@ def prop_changes(world: World, state: SimState) -> PropsShown:
             inst = world.prop_instance(c.prop)
             if inst is not None:
                 tilted[c.prop] = (inst, c.angle, c.fall_yaw)
-    added: list[PropInstance] = []
-    for e in state.edits:
-        if not e.target.startswith("prop:") or len(e.data) < 4:
-            continue
-        kind = e.target[5:]
-        player = np.array(e.data[:3])
-        count = int(e.data[3])
-        place = np.array(e.data[4:7]) if len(e.data) >= 7 else None
-        if e.kind == "spawn":
-            centre = player if place is None else place
-            for k in range(count):
-                u = [float(hash_uniform(state.seed, e.tick, k, 51 + j)) for j in range(3)]
-                ang = 2 * math.pi * (u[0] + k / max(count, 1))
-                r = SPAWN_RING[0] + SPAWN_RING[1] * k
-                x = float(centre[0] + r * math.cos(ang))
-                z = float(centre[2] + r * math.sin(ang))
-                y = float(world.height_at(x, z))
-                seed = variant_seed(world.spec.seed, kind, int(u[1] * 4))
-                added.append(PropInstance(kind, seed, (x, y, z), u[2] * 360.0, 1.0))
-            continue
-        ref = player if e.kind == "move" or place is None else place
-        found = _nearest(world, kind, ref, hidden, added)
-        if found is None:
-            continue
-        if found in added:
-            added.remove(found)
-        else:
-            hidden.add(found.id)
-        if e.kind == "move" and place is not None:
-            away = np.array(found.position) - place
-            away[1] = 0.0
-            n = float(np.hypot(away[0], away[2]))
-            step = away / n if n > 1e-6 else np.array([1.0, 0.0, 0.0])
-            x, z = place[0] + SPAWN_RING[0] * step[0], place[2] + SPAWN_RING[0] * step[2]
-            pos = (float(x), float(world.height_at(x, z)), float(z))
-            added.append(dataclasses.replace(found, position=pos, landmark=False))
+    directed = directed_props(world, state)
+    hidden |= directed.hidden
     placed = [t for pid, t in tilted.items() if pid in hidden]
-    placed += [(p, 0.0, 0.0) for p in added]
+    placed += [(p, 0.0, 0.0) for p in directed.added]
     return PropsShown(frozenset(hidden), tuple(placed))
-
-
-def _nearest(
-    world: World, kind: str, ref: np.ndarray, hidden: set[str], added: list[PropInstance]
-) -> PropInstance | None:
-    """The prop of `kind` nearest `ref` (world props not hidden, and those added by edits)."""
-    best, best_d = None, EDIT_SEARCH
-    for p in world.props_near(float(ref[0]), float(ref[2]), EDIT_SEARCH, kind=kind):
-        if p.id not in hidden:
-            best, best_d = p, float(np.hypot(p.position[0] - ref[0], p.position[2] - ref[2]))
-            break
-    for p in added:
-        d = float(np.hypot(p.position[0] - ref[0], p.position[2] - ref[2]))
-        if p.kind == kind and d < best_d:
-            best, best_d = p, d
-    return best
 
 
 def placed_gaussians(world: World, shown: PropsShown) -> Gaussians:

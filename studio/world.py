@@ -356,10 +356,11 @@ class World:
             ):
                 for p in self.props_in_chunk(cx, cz):
                     if (p.position[0] - x) ** 2 + (p.position[2] - z) ** 2 <= r * r:
-                        out.extend(self._instance_colliders(p))
+                        out.extend(self.instance_colliders(p))
         return out
 
-    def _instance_colliders(self, p: PropInstance) -> list[WorldCollider]:
+    def instance_colliders(self, p: PropInstance) -> list[WorldCollider]:
+        """World-frame colliders of one placed prop (its asset's, posed by the instance)."""
         asset = self._asset(p.kind, p.variant_seed)
         T = p.T_world_instance
         out = []
@@ -603,7 +604,7 @@ class World:
         gx, gz = self._grid(np.array([cx]), np.array([cz]), LOD_SPACING[0], 0)
         heights = self.terrain.height(gx[0], gz[0]).astype(np.float32)
         props = self.props_in_chunk(cx, cz)
-        colliders = [c for p in props for c in self._instance_colliders(p)]
+        colliders = [c for p in props for c in self.instance_colliders(p)]
         prop_surfels = []
         for lod in range(N_PLODS):
             drawn = [p for p in props if p.landmark or lod < drawn_until(p.kind)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from studio.sim.placed import BODY_RADIUS, DirectedProps, push_out_many
 from studio.sim.player import DT, wrap_degrees
 from studio.sim.state import (
     BEHAVIOURS,
@@ -21,6 +22,7 @@ from studio.sim.state import (
     M_FLEE,
     M_FOLLOW,
     M_MOVE_TO,
+    NO_REF,
     Player,
     SimState,
 )
@@ -66,6 +68,7 @@ BITE_COOLDOWN = 30
 """Ticks between a fighting creature's attacks."""
 
 _B = {name: i for i, name in enumerate(BEHAVIOURS)}
+_LOOK = EMOTES.index("look")
 
 
 def _rand(state: SimState, ids: np.ndarray, salt: int) -> np.ndarray:
@@ -78,8 +81,9 @@ def heading_to(dx: np.ndarray, dz: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(-dx, -dz))
 
 
-def update_creatures(w: WorldView, s: SimState) -> None:
-    """Advance every entity of `s` one tick in place; fighting creatures may hurt the player."""
+def update_creatures(w: WorldView, s: SimState, *, directed: DirectedProps | None = None) -> None:
+    """Advance every entity of `s` one tick in place; fighting creatures may hurt the player.
+    Walkers are kept out of the props directed edits placed (`directed`)."""
     e = s.entities
     n = len(e)
     if n == 0:
@@ -140,7 +144,8 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     spd = np.where((dist > 8.0) | (e.mode == M_FIGHT), run, walk)
     desired[chase_go] = toward_p[chase_go] * spd[chase_go, None]
     mv = (e.mode == M_MOVE_TO) & (dist_g > 0.5)
-    desired[mv] = toward_goal[mv] * walk[mv, None]
+    pace = np.where(e.gait == 1, run, walk)  # a directed "run to" runs
+    desired[mv] = toward_goal[mv] * pace[mv, None]
     arrived_mv = (e.mode == M_MOVE_TO) & (dist_g <= 0.5)
     if arrived_mv.any():  # stay there, idle
         e.mode[arrived_mv] = M_BEHAVE
@@ -161,6 +166,12 @@ def update_creatures(w: WorldView, s: SimState) -> None:
         over = m > run[circ]
         desired[np.flatnonzero(circ)[over]] *= (run[circ][over] / m[over])[:, None]
 
+    # "look at": stand (unless directed elsewhere) and turn toward the point, following a
+    # character or the player as it moves
+    looking = alive & (e.emote == _LOOK) & (e.emote_until > tick)
+    if looking.any():
+        _follow_face(s, looking)
+        desired[looking & (e.mode == M_BEHAVE)] = 0.0
     desired[~alive] = 0.0
     blend = 1.0 - np.exp(-STEER * DT)
     e.vel[:, [0, 2]] += (desired - e.vel[:, [0, 2]]) * blend
@@ -175,6 +186,12 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     e.timer[wet & roam] = tick  # pick another goal next tick
     if wet.any():
         ground[wet] = np.asarray(w.height_at(new[wet, 0], new[wet, 2])).reshape(-1)
+    if directed is not None and len(directed.colliders) and walker.any():
+        wk = np.flatnonzero(walker & alive)
+        xz = push_out_many(directed.colliders, new[wk][:, [0, 2]], BODY_RADIUS * e.scale[wk],
+                           e.pos[wk, 1])  # fmt: skip
+        new[wk, 0], new[wk, 2] = xz[:, 0], xz[:, 1]
+        ground[wk] = np.asarray(w.height_at(xz[:, 0], xz[:, 1])).reshape(-1)
     new[walker, 1] = ground[walker]
     e.vel[walker, 1] = 0.0
     alt = np.maximum(e.home[:, 1], ground + FLIGHT_HEIGHT)
@@ -191,6 +208,9 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     target[moving] = heading_to(e.vel[moving, 0], e.vel[moving, 2])
     face = alive & ~moving & (dist < FACE_RADIUS) & ~scared
     target[face] = heading_to(to_p[face, 0], to_p[face, 2])
+    if looking.any():
+        to_f = e.face[looking] - e.pos[looking]
+        target[looking] = heading_to(to_f[:, 0], to_f[:, 2])
     dyaw = (target - e.yaw + 180.0) % 360.0 - 180.0
     step = TURN_RATE * DT
     e.yaw[alive] = (e.yaw + np.clip(dyaw, -step, step))[alive]
@@ -198,6 +218,10 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     look = heading_to(to_p[:, 0], to_p[:, 2]) - e.yaw
     look = (look + 180.0) % 360.0 - 180.0
     e.head_yaw[:] = np.where(alive & (dist < FACE_RADIUS * 2), np.clip(look, -60, 60), 0.0)
+    if looking.any():
+        to_f = e.face[looking] - e.pos[looking]
+        off = (heading_to(to_f[:, 0], to_f[:, 2]) - e.yaw[looking] + 180.0) % 360.0 - 180.0
+        e.head_yaw[looking] = np.clip(off, -60, 60)
     e.phase[:] = (e.phase + sp * DT / (STRIDE[k] * e.scale)) % 1.0
     done = e.emote_until <= tick
     e.emote[done] = EMOTES.index("none")
@@ -207,6 +231,18 @@ def update_creatures(w: WorldView, s: SimState) -> None:
     for i in np.flatnonzero(bite):
         e.next_attack[i] = tick + BITE_COOLDOWN
         hurt_player(p, toward_p[i], BITE_DAMAGE)
+
+
+def _follow_face(s: SimState, rows: np.ndarray) -> None:
+    """Move each looking row's `face` point onto the character (or player) it watches."""
+    e = s.entities
+    for i in np.flatnonzero(rows & (e.face_ref != NO_REF)):
+        if e.face_ref[i] == -1:
+            e.face[i] = (s.player.x, s.player.y, s.player.z)
+            continue
+        hit = np.flatnonzero(e.id == e.face_ref[i])
+        if len(hit):
+            e.face[i] = e.pos[hit[0]]
 
 
 def hurt_player(p: Player, push_xz: np.ndarray, damage: float) -> None:

@@ -17,12 +17,16 @@ than `MAX_SLOPE_DEG` cannot be walked up.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from studio.conventions import TICK_HZ
 from studio.sim.state import Player, PropChange
-from studio.sim.world_view import ColliderArrays, WorldView
+from studio.sim.world_view import ColliderArrays, WorldView, concat_colliders
+
+if TYPE_CHECKING:
+    from studio.sim.placed import DirectedProps
 
 DT = 1.0 / TICK_HZ
 GRAVITY = 9.81
@@ -146,9 +150,15 @@ def ground_at(
 
 
 def move_player(
-    w: WorldView, p: Player, presses: frozenset[str], props: tuple[PropChange, ...]
+    w: WorldView,
+    p: Player,
+    presses: frozenset[str],
+    props: tuple[PropChange, ...],
+    *,
+    directed: DirectedProps | None = None,
 ) -> None:
-    """Advance the player one tick in place (after its inputs were applied)."""
+    """Advance the player one tick in place (after its inputs were applied). `directed`: the
+    props world edits added (collided with) and removed (no longer blocking)."""
     held = set(p.held)
     (fx, fz), (rx, rz) = view_vectors(p.yaw)
     fwd = (("w" in held) - ("s" in held)) * 1.0
@@ -160,6 +170,10 @@ def move_player(
 
     cols = w.colliders(p.x, p.z)
     keep = _blocking(cols, props) if props else np.ones(len(cols), dtype=bool)
+    if directed is not None and (directed.hidden or len(directed.colliders)):
+        keep &= np.array([pid not in directed.hidden for pid in cols.prop], dtype=bool)
+        cols = concat_colliders(cols, directed.colliders)
+        keep = np.concatenate([keep, np.ones(len(directed.colliders), dtype=bool)])
     decay = math.exp(-KNOCKBACK_DECAY * DT)
     p.kx, p.kz = p.kx * decay, p.kz * decay
     if abs(p.kx) < 1e-3 and abs(p.kz) < 1e-3:

@@ -96,9 +96,19 @@ _ENTITY_ARRAYS: dict[str, tuple[str, tuple[int, ...]]] = {
     "emote": ("<i1", ()),
     "emote_until": ("<i8", ()),
     "seed": ("<i8", ()),
+    "gait": ("<i1", ()),
+    "face": ("<f8", (3,)),
+    "face_ref": ("<i8", ()),
 }
 """Entity columns: dtype and per-row shape. `ref` is the entity a mode refers to (-1: player);
-`timer` the tick of the next decision or the end of the current mode."""
+`timer` the tick of the next decision or the end of the current mode; `gait` the pace of a
+directed move (`GAITS`); `face` the point a "look" emote turns toward, following entity
+`face_ref` (-1: the player, `NO_REF`: a fixed point)."""
+
+GAITS: tuple[str, ...] = ("walk", "run")
+NO_REF = -2
+_OPTIONAL_ARRAYS = {"gait": 0, "face": 0.0, "face_ref": NO_REF}
+"""Columns added after the first snapshot format, with the value older snapshots decode to."""
 
 
 @dataclass
@@ -125,6 +135,9 @@ class Entities:
     emote: np.ndarray  # (N,) int8 index into EMOTES
     emote_until: np.ndarray  # (N,) int64
     seed: np.ndarray  # (N,) int64
+    gait: np.ndarray  # (N,) int8 index into GAITS
+    face: np.ndarray  # (N, 3) float64 point a "look" emote faces
+    face_ref: np.ndarray  # (N,) int64 entity followed by `face` (-1 player, NO_REF none)
     labels: tuple[str, ...] = ()
 
     @staticmethod
@@ -232,9 +245,15 @@ class SimState:
     edits: tuple[Edit, ...] = ()
     subtitle: str = ""
     subtitle_until: int = 0
-    camera_mode: Literal["first", "third", "directed"] = "first"
+    camera_mode: Literal["first", "third", "directed", "free"] = "first"
     camera_shot: tuple[str, str, int, int] | None = None
     """(shot, target, start_tick, end_tick) of the directed camera move, if any."""
+    camera_from: tuple | None = None
+    """A blend into the current view: (mode, shot, from, start_tick, end_tick), the view it
+    leaves (its mode and shot, and the blend *it* was in, recursively) and the ticks the blend
+    runs; None after a cut or once the blend is over (see `studio.session`)."""
+    free_cam: tuple[float, float, float, float, float] | None = None
+    """The detached free camera's (x, y, z, yaw, pitch) while `camera_mode` is "free"."""
 
     def copy(self) -> SimState:
         return dataclasses.replace(
@@ -262,6 +281,8 @@ class SimState:
             "subtitle_until": self.subtitle_until,
             "camera_mode": self.camera_mode,
             "camera_shot": self.camera_shot,
+            "camera_from": self.camera_from,
+            "free_cam": self.free_cam,
         }
 
     def _arrays(self) -> list[tuple[str, np.ndarray]]:
@@ -298,6 +319,11 @@ class SimState:
                 off += size
             if off != len(raw):
                 raise ValueError("trailing bytes")
+            n_ent = len(cols["e.id"])
+            for k, fill in _OPTIONAL_ARRAYS.items():
+                if f"e.{k}" not in cols:
+                    dt, shape = _ENTITY_ARRAYS[k]
+                    cols[f"e.{k}"] = np.full((n_ent, *shape), fill, dtype=dt)
             ents = Entities(
                 **{k: cols[f"e.{k}"] for k in _ENTITY_ARRAYS}, labels=tuple(head.pop("labels"))
             )
@@ -314,6 +340,8 @@ class SimState:
                 props=tuple(PropChange(*p) for p in head["props"]),
                 edits=tuple(Edit(e[0], e[1], e[2], tuple(e[3])) for e in head["edits"]),
                 camera_shot=None if shot is None else tuple(shot),
+                camera_from=_tuples(head.get("camera_from")),
+                free_cam=None if head.get("free_cam") is None else tuple(head["free_cam"]),
             )  # fmt: skip
         except (ValueError, KeyError, TypeError, IndexError, struct.error, zlib.error) as e:
             raise StateFormatError(f"snapshot could not be decoded ({e})") from None
@@ -321,6 +349,11 @@ class SimState:
     def state_hash(self) -> str:
         """blake2b-128 hex of the canonical bytes; equal in any process for equal states."""
         return hashlib.blake2b(self.to_bytes(), digest_size=16).hexdigest()
+
+
+def _tuples(v: Any) -> Any:
+    """JSON lists back to the nested tuples they were written from."""
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
 
 
 def _player(d: dict[str, Any]) -> Player:

@@ -2,7 +2,9 @@
 
 Order within a tick: the tick's events are applied (held keys, look, presses, modes, directed
 events), then the player's actions (attack, interact), the player's movement, the creatures,
-falling debris and toppling props; then ``tick`` advances. No wall clock and no global RNG:
+falling debris and toppling props; then ``tick`` advances. In the "free" camera mode the held
+keys and look fly the detached camera (`SimState.free_cam`) and the player's body stands still.
+Props placed by directed edits collide like the world's (`studio.sim.placed`). No wall clock and no global RNG:
 the same (world, state, events) give the same next state in any process.
 """
 
@@ -36,9 +38,11 @@ from studio.events import (
     Wind,
 )
 from studio.sim.creatures import FIGHTER, FLIGHT_HEIGHT, FLYER, heading_to, update_creatures
+from studio.sim.placed import directed_props
 from studio.sim.player import (
     DT,
     EYE_HEIGHT,
+    FLY_SPEED,
     GRAVITY,
     PITCH_LIMIT,
     move_player,
@@ -48,12 +52,14 @@ from studio.sim.player import (
 from studio.sim.state import (
     BEHAVIOURS,
     EMOTES,
+    GAITS,
     M_BEHAVE,
     M_DEAD,
     M_FIGHT,
     M_FLEE,
     M_FOLLOW,
     M_MOVE_TO,
+    NO_REF,
     Debris,
     Edit,
     Entities,
@@ -75,6 +81,10 @@ ATTACK_DAMAGE = 25.0
 KNOCKBACK = 6.0
 INTERACT_REACH = 3.5
 SUBTITLE_TICKS = 120
+EMOTE_TICKS = 90
+"""An emote lasts 3 s."""
+FREE_CAM_CLEARANCE = 0.3
+"""Metres the free camera keeps above the ground (it passes through props and the player)."""
 FLEE_TICKS = 180
 FIGHT_TICKS = 300
 TOPPLE_KINDS = frozenset(
@@ -130,6 +140,7 @@ def _new_entities(rows: list[dict[str, Any]], next_id: int, tick: int) -> tuple[
         e.seed[i] = int(r["seed"]) & 0x7FFFFFFFFFFFFFFF
     e.mode[:] = M_BEHAVE
     e.ref[:] = -1
+    e.face_ref[:] = NO_REF
     e.health[:] = 100.0
     e.timer[:] = tick
     e.labels = tuple(r["label"] for r in rows)
@@ -149,6 +160,10 @@ def step(world: SimWorld | WorldView, state: SimState, events: Sequence[Event] =
             )
         _apply(w, s, ev, presses)
     p = s.player
+    free = s.camera_mode == "free"
+    if free:  # the keys fly the detached camera; the body stays where it is
+        presses &= {"v"}
+        _move_free_camera(w, s)
     if "f" in presses:
         p.move = "walk" if p.move == "fly" else "fly"
         p.vy = 0.0
@@ -161,15 +176,26 @@ def step(world: SimWorld | WorldView, state: SimState, events: Sequence[Event] =
         _attack(w, s)
     if "q" in presses:
         _interact(w, s)
-    move_player(w, p, frozenset(presses), s.props)
+    directed = directed_props(w, s)
+    if free:
+        held, p.held = p.held, ()
+        move_player(w, p, frozenset(presses), s.props, directed=directed)
+        p.held = held
+    else:
+        move_player(w, p, frozenset(presses), s.props, directed=directed)
     navigation.steer_moves(w, s)
-    update_creatures(w, s)
+    update_creatures(w, s, directed=directed)
     navigation.hold_landed(w, s)
     _update_debris(w, s)
     _update_toppling(w, s)
     if s.camera_shot is not None and s.tick >= s.camera_shot[3]:
         s.camera_shot = None
         s.camera_mode = p.view
+        s.camera_from = None
+    if s.camera_from is not None and s.tick >= s.camera_from[4]:
+        s.camera_from = None
+    if s.camera_mode in ("first", "third"):
+        s.free_cam = None
     s.tick += 1
     return s
 
@@ -194,8 +220,14 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
             presses.update(k for k in set(ev.held) - set(p.held) if k in EDGE_KEYS)
             p.held = ev.held
         presses.update(ev.press)
-        p.yaw = wrap_degrees(p.yaw + ev.look[0])
-        p.pitch = min(PITCH_LIMIT, max(-PITCH_LIMIT, p.pitch + ev.look[1]))
+        if s.camera_mode == "free" and s.free_cam is not None:
+            x, y, z, yaw, pitch = s.free_cam
+            yaw = wrap_degrees(yaw + ev.look[0])
+            pitch = min(PITCH_LIMIT, max(-PITCH_LIMIT, pitch + ev.look[1]))
+            s.free_cam = (x, y, z, yaw, pitch)
+        else:
+            p.yaw = wrap_degrees(p.yaw + ev.look[0])
+            p.pitch = min(PITCH_LIMIT, max(-PITCH_LIMIT, p.pitch + ev.look[1]))
     elif isinstance(ev, ModeEvent):
         if ev.move is not None and ev.move != p.move:
             p.move = ev.move
@@ -231,8 +263,11 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
         _direct_mode(w, s, ev)
     elif isinstance(ev, Emote):
         rows = _select(s, ev.target)
-        s.entities.emote[rows] = EMOTES.index(ev.emote)
-        s.entities.emote_until[rows] = s.tick + 90
+        e = s.entities
+        e.emote[rows] = EMOTES.index(ev.emote)
+        e.emote_until[rows] = s.tick + EMOTE_TICKS
+        if ev.emote == "look":
+            _look(w, s, rows, "player" if ev.at is None else ev.at)
     elif isinstance(ev, Say):
         rows = np.flatnonzero(_select(s, ev.target))
         who = (
@@ -242,13 +277,60 @@ def _apply(w: WorldView, s: SimState, ev: Event, presses: set[str]) -> None:
         )
         _say(s, f"{who}: {ev.text}")
     elif isinstance(ev, CameraShot):
+        if ev.transition == "blend":
+            # the view it leaves (and the blend that view is still in), see studio.session
+            end = s.tick + max(1, round(ev.blend_s / DT))
+            s.camera_from = (s.camera_mode, s.camera_shot, s.camera_from, s.tick, end)
+        else:
+            s.camera_from = None
         s.camera_shot = (ev.shot, ev.target, s.tick, s.tick + max(1, round(ev.duration_s / DT)))
         s.camera_mode = "directed"
     elif isinstance(ev, CameraMode):
+        if ev.mode == "free" and s.camera_mode != "free":
+            s.free_cam = (p.x, p.y + EYE_HEIGHT, p.z, p.yaw, p.pitch)
         s.camera_mode = ev.mode
+        s.camera_from = None
+        if ev.mode in ("first", "third", "free"):
+            s.camera_shot = None
         if ev.mode in ("first", "third"):
             p.view = ev.mode
-            s.camera_shot = None
+
+
+def _look(w: WorldView, s: SimState, rows: np.ndarray, at: str | tuple) -> None:
+    """Rows turn toward `at`: a character (followed while it moves), the player, or a point."""
+    e = s.entities
+    key = at.strip().lower() if isinstance(at, str) else ""
+    ref = NO_REF
+    if key == "player":
+        ref = -1
+    elif isinstance(at, str):
+        hit = np.flatnonzero(_select(s, at))
+        if len(hit):
+            ref = int(e.id[hit[0]])
+    point = _place(w, s, at)
+    if point is None:
+        _say(s, f"(nowhere called {at!r} to look at)")
+        e.emote[rows] = EMOTES.index("none")
+        return
+    e.face[rows] = point
+    e.face_ref[rows] = ref
+
+
+def _move_free_camera(w: WorldView, s: SimState) -> None:
+    """Fly the detached camera with the held keys (W/S along the view, A/D sideways, space/c
+    up/down) at `FLY_SPEED`, kept above the ground; it passes through the player and props."""
+    x, y, z, yaw, pitch = s.free_cam if s.free_cam is not None else (*s.player.pos, 0.0, 0.0)
+    held = set(s.player.held)
+    a, b = math.radians(yaw), math.radians(pitch)
+    fwd = np.array([-math.sin(a) * math.cos(b), math.sin(b), -math.cos(a) * math.cos(b)])
+    right = np.array([math.cos(a), 0.0, -math.sin(a)])
+    d = (("w" in held) - ("s" in held)) * fwd + (("d" in held) - ("a" in held)) * right
+    d[1] += ("space" in held) - ("c" in held)
+    n = float(np.linalg.norm(d))
+    if n > 0:
+        x, y, z = (np.array([x, y, z]) + d / n * FLY_SPEED * DT).tolist()
+    y = max(y, w.height1(x, z) + FREE_CAM_CLEARANCE)
+    s.free_cam = (float(x), float(y), float(z), float(yaw), float(pitch))
 
 
 def _say(s: SimState, text: str) -> None:
@@ -326,6 +408,7 @@ def _direct_mode(w: WorldView, s: SimState, ev: MoveTo | Follow | Flee | Attack)
             return
         e.goal[rows] = goal
         e.mode[rows] = M_MOVE_TO
+        e.gait[rows] = GAITS.index(ev.gait)
         navigation.start_move(w, s, rows, goal, ev.to)
     elif isinstance(ev, Follow):
         e.mode[rows] = M_FOLLOW
@@ -444,6 +527,7 @@ def _interact(w: WorldView, s: SimState) -> None:
             kind = CREATURE_KINDS[e.kind[i]]
             e.yaw[i] = float(heading_to(-d[i, 0:1], -d[i, 2:3])[0])
             e.emote[i] = EMOTES.index("wave" if kind == "humanoid" else "look")
+            e.face[i], e.face_ref[i] = p.pos, -1
             e.emote_until[i] = s.tick + 60
             name = e.labels[i] or f"the {kind}"
             lines = LINES.get(kind)

@@ -61,6 +61,31 @@ class ColliderArrays:
         return self.center[:, 1] - self.size[:, 1]
 
 
+def collider_arrays(colliders: Sequence[Any]) -> ColliderArrays:
+    """`ColliderArrays` of world colliders (anything with shape, center, size, yaw, owner)."""
+    cols = list(colliders)
+    return ColliderArrays(
+        shape=np.array([_SHAPES.get(c.shape, 0) for c in cols], dtype=np.int8),
+        center=np.array([c.center for c in cols], dtype=np.float64).reshape(-1, 3),
+        size=np.array([c.size for c in cols], dtype=np.float64).reshape(-1, 3),
+        yaw=np.array([float(getattr(c, "yaw", 0.0)) for c in cols]),
+        owner=tuple(str(getattr(c, "owner", "prop")) for c in cols),
+        prop=tuple(
+            getattr(c, "prop", "")
+            or prop_id(str(getattr(c, "owner", "prop")), c.center[0], c.center[2])
+            for c in cols
+        ),
+    )
+
+
+def concat_colliders(a: ColliderArrays, b: ColliderArrays) -> ColliderArrays:
+    return ColliderArrays(
+        np.concatenate([a.shape, b.shape]), np.concatenate([a.center, b.center]),
+        np.concatenate([a.size, b.size]), np.concatenate([a.yaw, b.yaw]),
+        a.owner + b.owner, a.prop + b.prop,
+    )  # fmt: skip
+
+
 class WorldView:
     """A world plus caches the simulation needs; `view(world)` returns one per world."""
 
@@ -94,19 +119,7 @@ class WorldView:
             self._cells.move_to_end(key)
             return hit
         cx, cz = (key[0] + 0.5) * CELL, (key[1] + 0.5) * CELL
-        cols = list(self.world.colliders_near(cx, cz, CELL * 0.75 + 4.0))
-        arr = ColliderArrays(
-            shape=np.array([_SHAPES.get(c.shape, 0) for c in cols], dtype=np.int8),
-            center=np.array([c.center for c in cols], dtype=np.float64).reshape(-1, 3),
-            size=np.array([c.size for c in cols], dtype=np.float64).reshape(-1, 3),
-            yaw=np.array([float(getattr(c, "yaw", 0.0)) for c in cols]),
-            owner=tuple(str(getattr(c, "owner", "prop")) for c in cols),
-            prop=tuple(
-                getattr(c, "prop", "")
-                or prop_id(str(getattr(c, "owner", "prop")), c.center[0], c.center[2])
-                for c in cols
-            ),
-        )
+        arr = collider_arrays(self.world.colliders_near(cx, cz, CELL * 0.75 + 4.0))
         self._cells[key] = arr
         if len(self._cells) > self._cache_cells:
             self._cells.popitem(last=False)

@@ -9,8 +9,9 @@ from studio.camera import Camera
 from studio.events import InputEvent, PropEdit
 from studio.session import Session
 from studio.sim.creatures import heading_to
+from studio.sim.placed import SPAWN_RING
 from studio.spec import LandmarkSpec, PropSpec, Terrain, WorldSpec
-from studio.view import SPAWN_RING, placed_gaussians, prop_changes, render_state
+from studio.view import placed_gaussians, prop_changes, render_state
 
 W, H = 160, 120
 SPEC = WorldSpec(
