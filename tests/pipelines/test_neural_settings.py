@@ -98,7 +98,11 @@ def test_models_use_refuses_what_is_not_found_and_list_shows_the_choice(home):
     assert load_settings(home / "settings.json") == NeuralSettings(depth="dpt-b", asr="off")
     out = json.loads(runner.invoke(app, ["models", "list", "--json"]).stdout)
     assert out["settings"] == str(home / "settings.json")
-    assert out["roles"]["depth"] == {"chosen": "dpt-b", "active": "dpt-b", "found": ["dpt-a", "dpt-b"]}
+    assert out["roles"]["depth"] == {
+        "chosen": "dpt-b",
+        "active": "dpt-b",
+        "found": ["dpt-a", "dpt-b"],
+    }
     assert out["roles"]["asr"] == {"chosen": "off", "active": None, "found": ["tiny-whisper"]}
     assert {m["name"] for m in out["models"] if m["chosen"]} == {"dpt-b"}
     text = runner.invoke(app, ["models", "list"]).stdout
@@ -166,9 +170,7 @@ def test_depth_model_chosen_in_settings_lifts_the_photo_and_flags_override(home,
     import shutil
 
     shutil.rmtree(home.parent / "models" / "tiny-depth")
-    r = runner.invoke(
-        app, ["new", "--image", str(img), "-o", str(tmp_path / "gone.tidepool")]
-    )
+    r = runner.invoke(app, ["new", "--image", str(img), "-o", str(tmp_path / "gone.tidepool")])
     assert r.exit_code == 1
     assert "the depth setting" in r.stderr and "tidepool models use depth" in r.stderr
     assert not (tmp_path / "gone.tidepool").exists()
