@@ -527,9 +527,11 @@ class CaptureWorld(World):
         creatures: bool = True,
         weather: bool = True,
         hidden: frozenset[str] = frozenset(),
+        extra: Gaussians | None = None,
     ) -> Gaussians:
         """The capture's splats in front of the camera (a random subset if over `budget`),
-        plus weather particles. A capture has no procedural props, so `hidden` hides nothing."""
+        plus weather particles and `extra` (already lit: the simulation's player, creatures
+        and debris). A capture has no procedural props, so `hidden` hides nothing."""
         g = self._capture
         V = camera.viewmat()
         z = g.means @ V[2, :3] + V[2, 3]  # (N,) depth
@@ -541,6 +543,8 @@ class CaptureWorld(World):
             from studio.weather import weather_particles
 
             parts.append(weather_particles(self, camera, time_s=time_s))
+        if extra is not None:
+            parts.append(extra)
         out = Gaussians.concat(parts)
         self.last_view_count = len(out)
         return out
