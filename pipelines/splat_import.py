@@ -351,6 +351,8 @@ def _auto_ground_plane(
     sit above it (things rest near the floor, far from a ceiling) and how many other planes
     stand upright on it (walls).
     """
+    if len(pts) > 20_000:  # plenty to find and score planes; the caller refines on all
+        pts = pts[rng.choice(len(pts), 20_000, replace=False)]
     left = np.ones(len(pts), bool)
     planes: list[tuple[np.ndarray, float, float]] = []
     for k in range(max_planes):
@@ -383,8 +385,8 @@ def _auto_ground_plane(
         low = float(np.median(off)) / (height + 1e-9) if len(off) else 0.0
         upright = sum(abs(float(n @ m)) < 0.15 for j, (m, _, _) in enumerate(planes) if j != i)
         score = (
-            bottom**8 * np.sqrt(support + 0.01) * prior * (1 + 0.25 * upright)
-            / (1 + squat) * (1.25 - min(low, 1.0))
+            bottom**16 * np.sqrt(support + 0.01) * prior * (1 + 0.25 * upright)
+            / (1 + squat) * (1.5 - min(low, 1.0))
         )  # fmt: skip
         log.debug(
             "plane %d n=%s support=%.2f bottom=%.2f squat=%.2f low=%.2f upright=%d score=%.3f",

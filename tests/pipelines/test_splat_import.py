@@ -197,3 +197,21 @@ def test_auto_up_picks_a_rooms_floor_not_its_denser_walls(tmp_path, R_file_room)
     assert np.abs(world[:n_floor, 1]).max() < 0.03  # the floor is the ground, at y = 0
     assert world[:, 1].max() == pytest.approx(3.0, abs=0.05)  # walls stand 3 m up
     assert world[n_floor:, 1].min() > -0.03  # nothing below the floor
+
+
+def test_auto_up_keeps_rolling_hills_with_trees_upright():
+    from studio.gaussians import Gaussians
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        x, z = rng.uniform(-20, 20, (2, 20000))
+        hills = np.c_[x, 1.5 * np.sin(x / 6) * np.cos(z / 7), z]
+        trees = np.c_[
+            rng.uniform(-20, 20, 3000), rng.uniform(0, 6, 3000), rng.uniform(-20, 20, 3000)
+        ]
+        means = np.r_[hills, trees]
+        n = len(means)
+        g = Gaussians(means, np.tile([1.0, 0, 0, 0], (n, 1)), np.full((n, 3), 0.02),
+                      np.full(n, 0.9), np.full((n, 3), 0.5))  # fmt: skip
+        up_in_file = fit_ground(g, seed=seed).T_world_capture[1, :3]
+        assert up_in_file[1] > 0.99, (seed, up_in_file)  # +Y stays up, not flipped or tipped
