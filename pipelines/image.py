@@ -12,7 +12,8 @@ then `analyse_image` reads
   labels the photo pop-up (`studio.backdrop.photo_popup`) places in 3D.
 
 `image_to_spec` merges this with an optional prompt (what the text names explicitly wins) and
-`image_backdrop` builds the pop-up at the world's spawn. With a local depth model
+`image_backdrop` builds the pop-up at the world's spawn, with box colliders where its upright
+layers stand (`studio.backdrop.popup_colliders`), so the player cannot walk through them. With a local depth model
 (`pipelines.neural`), `depth_backdrop` lifts pixels to surfels instead, with the model's
 relative depth aligned to the ground-plane depth by a least-squares scale and shift.
 """
@@ -28,7 +29,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from studio.backdrop import GROUND, SKY, UPRIGHT, VEGETATION, WATER, Backdrop, photo_popup
+from studio.backdrop import (
+    GROUND,
+    SKY,
+    UPRIGHT,
+    VEGETATION,
+    WATER,
+    Backdrop,
+    photo_popup,
+    popup_colliders,
+)
 from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.spec import BiomeWeight, Palette, WeatherSpec, WorldSpec
@@ -515,9 +525,11 @@ def image_backdrop(
     labels = np.where(valid, labels, SKY).astype(np.uint8)
     ground = float(cam.position[1] - EYE_HEIGHT)
     g = photo_popup(rgb, labels, cam, ground_height=ground, terrain_height=world.height_at)
+    boxes = popup_colliders(labels, cam, ground_height=ground, terrain_height=world.height_at)
     return Backdrop(
-        "photo", g, spawn=cam.position, look_at=cam.position + cam.forward, source=image.name
-    )
+        "photo", g, spawn=cam.position, look_at=cam.position + cam.forward, source=image.name,
+        colliders=boxes,
+    )  # fmt: skip
 
 
 def depth_backdrop(

@@ -303,14 +303,109 @@ _AXES = {
 }
 
 
+def _ransac_plane(
+    pts: np.ndarray, thr: float, rng: np.random.Generator, *, iters: int, axis: np.ndarray | None
+) -> tuple[np.ndarray, float, float]:
+    """(unit normal, offset, inlier fraction) of the plane with the most points within `thr`
+    of it, weighted by how one-sided the cloud is about it (floors, walls and ceilings bound a
+    scene; a plane through the middle of hills does not); with `axis`, only planes whose normal
+    is within ~25 degrees of it."""
+    best = (-1.0, np.array([0.0, 1.0, 0.0]), 0.0, 0.0)
+    for _ in range(iters):
+        a, b, c = pts[rng.choice(len(pts), 3, replace=False)]
+        n = np.cross(b - a, c - a)
+        ln = np.linalg.norm(n)
+        if ln < 1e-12:
+            continue
+        n /= ln
+        if axis is not None and abs(n @ axis) < 0.9:
+            continue
+        dist = (pts - a) @ n
+        support = float((np.abs(dist) < thr).mean())
+        above, below = float((dist > thr).mean()), float((dist < -thr).mean())
+        score = support * (max(above, below) / max(above + below, 1e-9)) ** 4
+        if score > best[0]:
+            best = (score, n, float(a @ n), support)
+    _, n, d0, support = best
+    return n, d0, support
+
+
+def _axis_ground_plane(
+    pts: np.ndarray, thr: float, rng: np.random.Generator, axis: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The densest plane facing the forced up `axis` (normal oriented along it)."""
+    n, d0, _ = _ransac_plane(pts, thr, rng, iters=256, axis=axis)
+    return (n, d0) if n @ axis >= 0 else (-n, -d0)
+
+
+def _auto_ground_plane(
+    pts: np.ndarray, thr: float, rng: np.random.Generator, *, max_planes: int = 4
+) -> tuple[np.ndarray, float]:
+    """The ground among the capture's dominant planes (floor, walls, ceiling, table tops).
+
+    Planes are found one after another by RANSAC on the points not yet explained (each must hold
+    5% of the points), oriented with most points above them, and scored by how ground-like they
+    are: the share of points above (the ground is at the bottom of the cloud), support, the up
+    conventions of capture tools (+-Y, then +-Z), the cloud's extent along the normal against its
+    extent across it (scenes are wider than tall), how high the points on no plane (things)
+    sit above it (things rest near the floor, far from a ceiling) and how many other planes
+    stand upright on it (walls).
+    """
+    if len(pts) > 20_000:  # plenty to find and score planes; the caller refines on all
+        pts = pts[rng.choice(len(pts), 20_000, replace=False)]
+    left = np.ones(len(pts), bool)
+    planes: list[tuple[np.ndarray, float, float]] = []
+    for k in range(max_planes):
+        rest = pts[left]
+        if len(rest) < 50:
+            break
+        n, d0, _ = _ransac_plane(rest, thr, rng, iters=256 if k == 0 else 160, axis=None)
+        inl = np.abs(pts @ n - d0) < thr
+        support = float(inl.mean())
+        if support < 0.05:
+            break
+        planes.append((n, d0, support))
+        left &= ~inl
+    if not planes:  # no dominant plane at all: the densest one, facing the usual up
+        n, d0, _ = _ransac_plane(pts, thr, rng, iters=256, axis=None)
+        planes = [(n, d0, 0.0)]
+    best_score, best = -1.0, planes[0][:2]
+    for i, (n, d0, support) in enumerate(planes):
+        dist = pts @ n - d0
+        if (dist < -thr).mean() > (dist > thr).mean():
+            n, d0, dist = -n, -d0, -dist
+        bottom = float((dist >= -thr).mean())
+        prior = 0.4 + 0.6 * max(abs(n[1]), 0.8 * abs(n[2]))
+        # extents along the normal and across it (the two in-plane principal spreads)
+        q = pts - np.outer(dist, n)
+        across = np.sqrt(np.maximum(np.linalg.eigvalsh(np.cov(q.T))[1:], 1e-12))  # (2,) std
+        height = float(np.quantile(dist, 0.95) - np.quantile(dist, 0.05))
+        squat = height / (3.46 * float(np.sqrt(across.prod())) + 1e-9)  # std -> uniform width
+        off = dist[(dist > thr) & left]  # things, not planes: they rest near the floor
+        low = float(np.median(off)) / (height + 1e-9) if len(off) else 0.0
+        upright = sum(abs(float(n @ m)) < 0.15 for j, (m, _, _) in enumerate(planes) if j != i)
+        score = (
+            bottom**16 * np.sqrt(support + 0.01) * prior * (1 + 0.25 * upright)
+            / (1 + squat) * (1.5 - min(low, 1.0))
+        )  # fmt: skip
+        log.debug(
+            "plane %d n=%s support=%.2f bottom=%.2f squat=%.2f low=%.2f upright=%d score=%.3f",
+            i, np.round(n, 2), support, bottom, squat, low, upright, score,
+        )  # fmt: skip
+        if score > best_score:
+            best_score, best = score, (n, d0)
+    return best
+
+
 def fit_ground(
     g: Gaussians, *, up: Up = "auto", scale: float = 1.0, seed: int = 0, cells: int = 96
 ) -> Ground:
     """Find the capture's ground plane and lowest dense surface (see the module docstring).
 
-    `up` forces the capture's up axis ("auto": RANSAC picks the dominant one-sided plane,
-    preferring planes normal to a coordinate axis). `scale` multiplies the capture's units
-    into metres.
+    `up` forces the capture's up axis; "auto" picks the ground among the capture's dominant
+    planes (`_auto_ground_plane`: at the bottom of the cloud, wider than the cloud is tall,
+    with the other content resting near it), so a room's walls are not taken for its floor.
+    `scale` multiplies the capture's units into metres.
     """
     rng = np.random.default_rng(seed)
     dense = (g.opacities > 0.3) & (g.scales.max(axis=1) <= np.quantile(g.scales.max(axis=1), 0.9))
@@ -322,40 +417,22 @@ def fit_ground(
     lo, hi = np.quantile(pts, 0.05, axis=0), np.quantile(pts, 0.95, axis=0)
     extent = float(np.linalg.norm(hi - lo)) or 1.0
     thr = 0.01 * extent
-    best = (-1.0, np.array([0.0, 1.0, 0.0]), 0.0)
-    for _ in range(256):
-        a, b, c = pts[rng.choice(len(pts), 3, replace=False)]
-        n = np.cross(b - a, c - a)
-        ln = np.linalg.norm(n)
-        if ln < 1e-12:
-            continue
-        n /= ln
-        if up != "auto":
-            if abs(n @ _AXES[up]) < 0.9:
-                continue
-        dist = (pts - a) @ n
-        inl = np.abs(dist) < thr
-        above = (dist > thr).mean()
-        below = (dist < -thr).mean()
-        if below > above:
-            n, dist, above, below = -n, -dist, below, above
-        one_sided = above / max(above + below, 1e-9)
-        axis = max(abs(n[1]), abs(n[2])) if up == "auto" else 1.0
-        score = inl.mean() * one_sided**4 * (0.3 + 0.7 * axis)
-        if score > best[0]:
-            best = (score, n, float(a @ n))
-    _, n, d0 = best
-    if up != "auto" and n @ _AXES[up] < 0:
-        n, d0 = -n, -d0
-    # Refine the plane on its inliers by least squares (SVD).
-    dist = pts @ n - d0
-    inl = np.abs(dist) < thr
-    if inl.sum() >= 3:
+    if up == "auto":
+        n, d0 = _auto_ground_plane(pts, thr, rng)
+    else:
+        n, d0 = _axis_ground_plane(pts, thr, rng, _AXES[up])
+    # Refine the plane on its inliers by least squares (SVD), then again in a thinner band so
+    # the feet of walls and furniture standing on it do not tilt it.
+    for band in (thr, thr / 3):
+        inl = np.abs(pts @ n - d0) < band
+        if inl.sum() < 3:
+            break
         q = pts[inl]
         ctr = q.mean(0)
         n2 = np.linalg.eigh(np.cov((q - ctr).T))[1][:, 0]  # smallest-variance direction
         n = n2 if n2 @ n > 0 else -n2
         d0 = float(ctr @ n)
+    inl = np.abs(pts @ n - d0) < thr
     R = _rotation_to_up(n)
     origin_on_plane = -(0.0 - d0) * n  # the file origin projected onto the plane
     T = np.eye(4)

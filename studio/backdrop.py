@@ -26,7 +26,7 @@ from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.terrain import heightfield_grid
 from studio.transforms import matrix_to_quat
-from studio.world import World
+from studio.world import World, WorldCollider
 
 if TYPE_CHECKING:
     import trimesh
@@ -111,6 +111,9 @@ class Backdrop:
     spawn: np.ndarray | None = None
     look_at: np.ndarray | None = None
     source: str = ""
+    colliders: np.ndarray | None = None
+    """(K, 7) boxes (centre x, y, z, half extents x, y, z, yaw degrees about +Y) standing where
+    the photo's upright layers stand (`popup_colliders`); None for worlds saved without them."""
 
     def to_bytes(self) -> bytes:
         """An npz (no pickles) that `from_bytes` reads back exactly."""
@@ -129,6 +132,8 @@ class Backdrop:
             gr = self.ground
             arrays["ground_grid"] = gr.heights.astype(np.float32)
             arrays["ground_meta"] = np.array([gr.x0, gr.z0, gr.cell, gr.outside], np.float64)
+        if self.colliders is not None:
+            arrays["colliders"] = np.asarray(self.colliders, np.float64).reshape(-1, 7)
         if self.spawn is not None and self.look_at is not None:
             arrays["spawn"] = np.asarray(self.spawn, np.float64)
             arrays["look_at"] = np.asarray(self.look_at, np.float64)
@@ -161,6 +166,7 @@ class Backdrop:
                 z["spawn"] if "spawn" in z else None,
                 z["look_at"] if "look_at" in z else None,
                 str(z["source"]),
+                z["colliders"].reshape(-1, 7) if "colliders" in z else None,
             )
         except (OSError, KeyError, ValueError) as e:
             if isinstance(e, BackdropError):
@@ -201,33 +207,26 @@ def _frames(cols: list[np.ndarray]) -> np.ndarray:
     return matrix_to_quat(np.stack(cols, axis=2))
 
 
-def photo_popup(
-    rgb: np.ndarray,
-    labels: np.ndarray,
-    camera: Camera,
-    *,
-    ground_height: float,
-    terrain_height=None,  # Callable[[x (N,), z (N,)], (N,)] | None
-    max_distance: float = POPUP_MAX_DISTANCE,
-) -> Gaussians:
-    """Lift a photo into Gaussians seen exactly as the photo from `camera`.
+@dataclass
+class _Fold:
+    """Where a photo's pixels land (see `_fold`); arrays are (H, W) unless noted."""
 
-    rgb (H, W, 3) sRGB in [0, 1]; labels (H, W) region codes (SKY, GROUND, ...). `camera` is
-    the photo's camera (its size must be W x H) standing `camera.position[1] - ground_height`
-    above a flat ground. Ground and water pixels land on that plane (depth from the
-    ground-plane assumption); each column's vegetation and upright pixels stand as a vertical
-    layer at the distance where the column's ground ends; sky pixels are left to the world's
-    sky. With `terrain_height`, every point is then shifted by the terrain's height below it
-    (minus `ground_height`), so the photo drapes over the procedural ground.
-    """
+    d: np.ndarray  # (H, W, 3) world ray directions (|d| >= 1)
+    d_h: np.ndarray  # horizontal length of each ray
+    t_ground: np.ndarray  # ray parameter hitting the ground plane (inf above the horizon)
+    dist_ground: np.ndarray  # horizontal distance of that hit, capped at max_distance
+    contact: np.ndarray  # (W,) horizontal distance where each column's standing layer stands
+    flat: np.ndarray  # ground or water pixels
+    stand: np.ndarray  # vegetation or upright pixels
+    lowest_stand: np.ndarray  # (W,) lowest standing row of each column (-1: none)
+
+
+def _fold(
+    labels: np.ndarray, camera: Camera, *, ground_height: float, max_distance: float
+) -> _Fold:
+    """The pop-up's geometry: each pixel's ray, where flat pixels meet the ground plane, and per
+    column the distance where its standing layer is folded up."""
     H, W = labels.shape
-    if rgb.shape != (H, W, 3):
-        raise BackdropError(f"rgb has shape {rgb.shape}; expected {(H, W, 3)} to match labels.")
-    if (camera.width, camera.height) != (W, H):
-        raise BackdropError(
-            f"camera is {camera.width}x{camera.height} but the image is {W}x{H}; "
-            "use camera.with_size(W, H)."
-        )
     eye = float(camera.position[1] - ground_height)
     if eye <= 0:
         raise BackdropError(f"camera height above the ground {eye:.2f} m must be positive.")
@@ -257,6 +256,136 @@ def photo_popup(
     # Smooth the fold line a little (median of 5 columns) so single mislabelled columns do not spike.
     pad = np.pad(contact, 2, mode="edge")
     contact = np.median(np.stack([pad[k : k + W] for k in range(5)]), axis=0)
+    return _Fold(d, d_h, t_ground, dist_ground, contact, flat, stand, lowest_stand)
+
+
+COLLIDER_TOLERANCE = 0.2
+"""Metres a layer may bend away from the straight box that blocks it."""
+COLLIDER_MAX_LENGTH = 6.0
+"""Metres: longest box along a layer (short boxes keep `colliders_near` queries local)."""
+COLLIDER_THICKNESS = 0.3
+"""Metres: thickness of a layer's boxes (thick enough that a 12 m/s flyer cannot skip one)."""
+
+
+def popup_colliders(
+    labels: np.ndarray,
+    camera: Camera,
+    *,
+    ground_height: float,
+    terrain_height=None,  # Callable[[x (N,), z (N,)], (N,)] | None
+    max_distance: float = POPUP_MAX_DISTANCE,
+) -> np.ndarray:
+    """(K, 7) boxes for the standing layers of `photo_popup` (same arguments, same geometry).
+
+    Each column whose vegetation / upright pixels stand on the ground nearer than
+    `max_distance` contributes a foot point and a top height; runs of neighbouring columns are
+    covered by straight boxes (centre x, y, z, half extents x, y, z, yaw degrees) that follow
+    the fold line within `COLLIDER_TOLERANCE`. Layers folded at `max_distance` (the far
+    horizon) get none: the procedural world continues behind them.
+    """
+    H = labels.shape[0]
+    fold = _fold(labels, camera, ground_height=ground_height, max_distance=max_distance)
+    near = (fold.lowest_stand >= 0) & (fold.contact < max_distance - 1e-6)  # (W,)
+    if not near.any():
+        return np.zeros((0, 7))
+    # Foot and top of each column's layer: its standing pixels at the contact distance.
+    s = fold.contact[None, :] / fold.d_h  # (H, W) ray parameters reaching that distance
+    pts = camera.position + fold.d * s[..., None]  # (H, W, 3)
+    stand = fold.stand & near[None, :]
+    rows = np.arange(H)[:, None]
+    top_row = np.where(stand, rows, H).min(axis=0)  # (W,) highest standing pixel
+    cols = np.flatnonzero(near & (top_row < H))
+    foot = pts[fold.lowest_stand[cols], cols][:, [0, 2]]  # (n, 2) xz
+    top = pts[top_row[cols], cols, 1] - ground_height  # (n,) metres above the ground
+    top = np.maximum(top, 0.05)
+    pixel = np.maximum(fold.contact[cols] / float(camera.K()[0, 0]), 0.01)  # metres per column
+
+    boxes = []
+    i = 0
+    n = len(cols)
+    while i < n:
+        j = i
+        while j + 1 < n and cols[j + 1] == cols[j] + 1:
+            a, b = foot[i], foot[j + 1]
+            if np.linalg.norm(foot[j + 1] - foot[j]) > 4 * pixel[j] + COLLIDER_TOLERANCE:
+                break  # a jump in depth: a new layer
+            if np.linalg.norm(b - a) > COLLIDER_MAX_LENGTH:
+                break
+            ab = b - a
+            L = float(np.linalg.norm(ab))
+            if L > 1e-9:
+                off = np.abs((foot[i : j + 2] - a) @ np.array([-ab[1], ab[0]]) / L)
+                if off.max() > COLLIDER_TOLERANCE:
+                    break
+            j += 1
+        a, b = foot[i], foot[j]
+        ab = b - a
+        L = float(np.linalg.norm(ab))
+        if L < 1e-6:  # one column: across its view ray
+            ray = fold.d[fold.lowest_stand[cols[i]], cols[i]][[0, 2]]
+            ab = np.array([-ray[1], ray[0]])
+        ux, uz = ab / np.linalg.norm(ab)
+        half_len = 0.5 * L + 0.5 * float(pixel[i : j + 1].max())
+        mid = 0.5 * (a + b)
+        y0 = y1 = ground_height
+        if terrain_height is not None:  # the layer is draped like its Gaussians
+            ends = np.array([a, b, mid])
+            under = np.asarray(terrain_height(ends[:, 0], ends[:, 1]), np.float64)
+            y0, y1 = float(under.min()), float(under.max()) + POPUP_LIFT
+        y1 += float(top[i : j + 1].max())
+        yaw = float(np.degrees(np.arctan2(-uz, ux)))  # local +x along the layer
+        boxes.append(
+            [
+                mid[0],
+                0.5 * (y0 + y1),
+                mid[1],
+                half_len,
+                0.5 * (y1 - y0),
+                COLLIDER_THICKNESS / 2,
+                yaw,
+            ]
+        )
+        i = j + 1
+    return np.array(boxes, np.float64).reshape(-1, 7)
+
+
+def photo_popup(
+    rgb: np.ndarray,
+    labels: np.ndarray,
+    camera: Camera,
+    *,
+    ground_height: float,
+    terrain_height=None,  # Callable[[x (N,), z (N,)], (N,)] | None
+    max_distance: float = POPUP_MAX_DISTANCE,
+) -> Gaussians:
+    """Lift a photo into Gaussians seen exactly as the photo from `camera`.
+
+    rgb (H, W, 3) sRGB in [0, 1]; labels (H, W) region codes (SKY, GROUND, ...). `camera` is
+    the photo's camera (its size must be W x H) standing `camera.position[1] - ground_height`
+    above a flat ground. Ground and water pixels land on that plane (depth from the
+    ground-plane assumption); each column's vegetation and upright pixels stand as a vertical
+    layer at the distance where the column's ground ends; sky pixels are left to the world's
+    sky. With `terrain_height`, every point is then shifted by the terrain's height below it
+    (minus `ground_height`), so the photo drapes over the procedural ground.
+    """
+    H, W = labels.shape
+    if rgb.shape != (H, W, 3):
+        raise BackdropError(f"rgb has shape {rgb.shape}; expected {(H, W, 3)} to match labels.")
+    if (camera.width, camera.height) != (W, H):
+        raise BackdropError(
+            f"camera is {camera.width}x{camera.height} but the image is {W}x{H}; "
+            "use camera.with_size(W, H)."
+        )
+    fold = _fold(labels, camera, ground_height=ground_height, max_distance=max_distance)
+    d, d_h, t_ground, dist_ground, contact = (
+        fold.d,
+        fold.d_h,
+        fold.t_ground,
+        fold.dist_ground,
+        fold.contact,
+    )
+    flat, stand = fold.flat, fold.stand
+    f = float(camera.K()[0, 0])
 
     # Flat pixels beyond the contact (e.g. ground seen between trees far away) keep their own
     # depth; flat pixels above the horizon cannot hit the ground and become far layers.
@@ -305,6 +434,25 @@ class PhotoWorld(World):
     def __init__(self, spec: WorldSpec, backdrop: Backdrop, **kwargs: object) -> None:
         super().__init__(spec, extra_static=backdrop.gaussians, **kwargs)  # type: ignore[arg-type]
         self.backdrop = backdrop
+        boxes = np.zeros((0, 7)) if backdrop.colliders is None else backdrop.colliders
+        self._photo_boxes = boxes  # (K, 7)
+        self._photo_colliders = [
+            WorldCollider(
+                "box", (float(b[0]), float(b[1]), float(b[2])),
+                (float(b[3]), float(b[4]), float(b[5])), float(b[6]), "photo",
+                f"photo@{b[0] * 100:.0f},{b[2] * 100:.0f}",
+            )
+            for b in boxes
+        ]  # fmt: skip
+
+    def colliders_near(self, x: float, z: float, radius: float) -> list[WorldCollider]:
+        """The procedural props' colliders plus the photo's upright layers within `radius`."""
+        out = super().colliders_near(x, z, radius)
+        b = self._photo_boxes
+        if len(b):
+            reach = np.hypot(b[:, 0] - x, b[:, 2] - z) - np.hypot(b[:, 3], b[:, 5])
+            out += [self._photo_colliders[k] for k in np.flatnonzero(reach <= radius)]
+        return out
 
     def spawn_camera(self, *, width: int = 1280, height: int = 720, eye: float = 1.7) -> Camera:
         b = self.backdrop
@@ -379,9 +527,11 @@ class CaptureWorld(World):
         creatures: bool = True,
         weather: bool = True,
         hidden: frozenset[str] = frozenset(),
+        extra: Gaussians | None = None,
     ) -> Gaussians:
         """The capture's splats in front of the camera (a random subset if over `budget`),
-        plus weather particles. A capture has no procedural props, so `hidden` hides nothing."""
+        plus weather particles and `extra` (already lit: the simulation's player, creatures
+        and debris). A capture has no procedural props, so `hidden` hides nothing."""
         g = self._capture
         V = camera.viewmat()
         z = g.means @ V[2, :3] + V[2, 3]  # (N,) depth
@@ -393,6 +543,8 @@ class CaptureWorld(World):
             from studio.weather import weather_particles
 
             parts.append(weather_particles(self, camera, time_s=time_s))
+        if extra is not None:
+            parts.append(extra)
         out = Gaussians.concat(parts)
         self.last_view_count = len(out)
         return out

@@ -21,7 +21,7 @@ import secrets
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from fastapi import FastAPI, HTTPException, Request, WebSocket
@@ -30,6 +30,9 @@ from fastapi.staticfiles import StaticFiles
 
 from ui.library import ensure_library
 from ui.live import LINGER_S, LiveHub, serve_socket
+
+if TYPE_CHECKING:
+    from ui.worlds import CreatedWorld
 
 log = logging.getLogger(__name__)
 
@@ -211,14 +214,68 @@ def world_cards(library: Path) -> str:
 VIEWPORT = (STATIC / "viewport.html").read_text
 
 
-def build_blocks(library: Path, *, create_lock: threading.Lock, hub: LiveHub) -> gr.Blocks:
-    """The studio's Gradio UI: new-world panel and library around the live viewport."""
+MODELS_PANEL = (
+    '<h3 class="tp-h">Models</h3><div id="tp-models" class="tp-models">'
+    '<div class="tp-empty">Looking for local models…</div></div>'
+)
+"""The settings panel; ui/static/settings.js fills it from GET /api/settings."""
+
+
+def settings_state(path: Path) -> dict[str, Any]:
+    """What the Models panel shows: the settings file and, per role, the choice and what is found.
+
+    Raises pipelines.neural.settings.SettingsError for a malformed file.
+    """
+    from pipelines.neural import ROLES, discover
+    from pipelines.neural.settings import load_settings, overview
+
+    roles = overview(load_settings(path), discover())
+    return {"file": str(path), "roles": [{"role": r, **roles[r]} for r in ROLES]}
+
+
+def create_with_settings(
+    prompt: str,
+    *,
+    library: Path,
+    settings: Path,
+    image: Path | None = None,
+    seed: int | None = None,
+    lock: threading.Lock | None = None,
+) -> CreatedWorld:
+    """The studio's "Create world": a world from a prompt and/or photo with the backends the
+    settings choose (depth lifts the photo; text-to-image paints a keyframe for a bare prompt).
+
+    The world is returned open (`.world`) for the live session. Raises what `create_world`
+    raises, SettingsError for a malformed settings file and NeuralUnavailable for a chosen model
+    that is missing.
+    """
+    import secrets
+
+    from pipelines.neural.settings import load_settings
+    from ui.worlds import create_world, paint_keyframe
+
+    chosen = load_settings(settings)
+    if image is None and chosen.text2image != "off":  # the neural look of a prompt
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        look = None if chosen.text2image == "auto" else chosen.text2image
+        image = paint_keyframe(prompt, seed=seed, model=look)
+    with lock if lock is not None else contextlib.nullcontext():
+        return create_world(
+            prompt, seed=seed, library=library, image=image, keep_world=True, depth=chosen.depth
+        )
+
+
+def build_blocks(
+    library: Path, *, create_lock: threading.Lock, hub: LiveHub, settings: Path
+) -> gr.Blocks:
+    """The studio's Gradio UI: new-world panel, models panel and library around the viewport."""
 
     def create(prompt: str, image: str | None, seed: str | int | None) -> tuple[str, str, str]:
         from pipelines.image import ImageError
+        from pipelines.neural import NeuralUnavailable
+        from pipelines.neural.settings import SettingsError
         from pipelines.text import PromptError, describe_understood
         from studio.storage import ProjectFileError
-        from ui.worlds import create_world
 
         if not (prompt or "").strip() and not image:
             raise gr.Error(
@@ -227,17 +284,15 @@ def build_blocks(library: Path, *, create_lock: threading.Lock, hub: LiveHub) ->
         text = "" if seed is None else str(seed).strip()
         if text and not (text.isdigit() and int(text) < 2**63):
             raise gr.Error(f"seed {text!r} must be a whole number >= 0, or empty for a random one")
-        s = int(text) if text else None
         try:
-            with create_lock:
-                made = create_world(
-                    prompt or "",
-                    seed=s,
-                    library=library,
-                    image=Path(image) if image else None,
-                    keep_world=True,
-                )
-        except (PromptError, ImageError, ProjectFileError, OSError) as e:
+            made = create_with_settings(
+                prompt or "", library=library, settings=settings,
+                image=Path(image) if image else None, seed=int(text) if text else None,
+                lock=create_lock,
+            )  # fmt: skip
+        except NeuralUnavailable as e:
+            raise gr.Error(f"{e} (change it in the Models panel)") from None
+        except (PromptError, ImageError, ProjectFileError, SettingsError, OSError) as e:
             raise gr.Error(str(e)) from None
         hub.adopt(made.path, made.world)
         understood = describe_understood(made.spec)
@@ -268,6 +323,7 @@ def build_blocks(library: Path, *, create_lock: threading.Lock, hub: LiveHub) ->
                     gr.Examples(EXAMPLES, inputs=[prompt], label="Try")
                     go = gr.Button("Create world", variant="primary", elem_id="tp-create")
                     understood = gr.Markdown(elem_id="tp-understood-md", visible=False)
+                gr.HTML(MODELS_PANEL, elem_id="tp-models-panel", js_on_load=None)
                 gr.HTML('<h3 class="tp-h">Library</h3>', js_on_load=None)
                 cards = gr.HTML(world_cards(library), elem_id="tp-library", js_on_load=None)
                 refresh = gr.Button("Refresh library", size="sm", variant="secondary")
@@ -288,12 +344,22 @@ def build_blocks(library: Path, *, create_lock: threading.Lock, hub: LiveHub) ->
 
 
 def create_app(
-    library: Path, *, auth: tuple[str, str] | None = None, linger_s: float = LINGER_S
+    library: Path,
+    *,
+    auth: tuple[str, str] | None = None,
+    linger_s: float = LINGER_S,
+    settings: Path | None = None,
 ) -> FastAPI:
-    """The FastAPI app: `/ws/live`, `/api/...`, `/static/...`, and the Gradio studio at `/`."""
+    """The FastAPI app: `/ws/live`, `/api/...`, `/static/...`, and the Gradio studio at `/`.
+
+    `settings` is the neural-backend settings file (default: the one the CLI uses,
+    `ui.library.settings_file`); the Models panel edits it and world creation reads it.
+    """
     from studio.storage import ProjectFile, ProjectFileError
+    from ui.library import settings_file
 
     library = ensure_library(library)
+    settings = settings_file() if settings is None else Path(settings)
     hub = LiveHub(library, linger_s=linger_s)
 
     @contextlib.asynccontextmanager
@@ -368,24 +434,55 @@ def create_app(
             raise HTTPException(404, f"export {job_id!r} has no file (yet)")
         return FileResponse(job["file"], filename=Path(job["file"]).name)
 
+    @app.get("/api/settings")
+    def get_settings() -> dict:
+        """The Models panel: the settings file and, per role, the choice and the models found."""
+        from pipelines.neural.settings import SettingsError
+
+        try:
+            return settings_state(settings)
+        except SettingsError as e:
+            raise HTTPException(409, str(e)) from None
+
+    @app.put("/api/settings")
+    def put_settings(body: dict) -> dict:
+        """{"role", "model"} -> the role uses that model ("off", "auto" or a local model's name);
+        400 names what is found when the model is not; 409 for a malformed settings file."""
+        from pipelines.neural.settings import SettingsError, choose, load_settings
+
+        try:
+            load_settings(settings)  # a malformed file is reported, never overwritten
+        except SettingsError as e:
+            raise HTTPException(409, str(e)) from None
+        try:
+            choose(settings, str(body.get("role", "")), str(body.get("model", "")))
+            return settings_state(settings)
+        except SettingsError as e:
+            raise HTTPException(400, str(e)) from None
+
     from pipelines.voice import SpeechModel
 
-    speech = SpeechModel()
+    speech: dict[str | None, SpeechModel] = {}
 
     @app.post("/api/voice")
     async def voice(request: Request, target: str = "prompt") -> dict:
         """A recorded clip (MediaRecorder WebM/Ogg, or WAV) -> {"text", "target"} for the page to
         put in the prompt box or send as a directing command; 503 says how to get a model."""
         from pipelines.neural import NeuralUnavailable
+        from pipelines.neural.settings import SettingsError, load_settings, model_name
         from pipelines.voice import VoiceError
 
         if target not in ("prompt", "direct"):
             raise HTTPException(400, f"target {target!r} is not 'prompt' or 'direct'")
         data = await request.body()
         try:
-            text = await asyncio.to_thread(speech.transcribe, data)
+            name = model_name("asr", load_settings(settings).asr, path=settings)
+            model = speech.setdefault(name, SpeechModel(name))
+            text = await asyncio.to_thread(model.transcribe, data)
         except NeuralUnavailable as e:
             raise HTTPException(503, f"no speech model: {e}") from None
+        except SettingsError as e:
+            raise HTTPException(409, str(e)) from None
         except VoiceError as e:
             raise HTTPException(400, str(e)) from None
         return {"text": text, "target": target}
@@ -397,11 +494,12 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     if auth is not None:
         app.add_middleware(BasicAuth, user=auth[0], password=auth[1])
-    blocks = build_blocks(library, create_lock=threading.Lock(), hub=hub)
+    blocks = build_blocks(library, create_lock=threading.Lock(), hub=hub, settings=settings)
     head = (
         '<link rel="stylesheet" href="/static/studio.css">'
         '<script src="/static/studio.js" defer></script>'
         '<script src="/static/voice.js" defer></script>'
+        '<script src="/static/settings.js" defer></script>'
     )
     return gr.mount_gradio_app(
         app,

@@ -76,6 +76,32 @@ def emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj) + "\n")
 
 
+def _settings():
+    """(the neural-backend settings, their file); a malformed file ends the command."""
+    from pipelines.neural.settings import SettingsError, load_settings
+    from ui.library import settings_file
+
+    path = settings_file()
+    try:
+        return load_settings(path), path
+    except SettingsError as e:
+        fail(str(e))
+
+
+def _transcribe(audio: Path) -> str:
+    """Text spoken in a WAV clip, by the speech model the settings choose."""
+    from pipelines.neural import NeuralUnavailable, load_asr
+    from pipelines.neural.settings import model_name
+    from pipelines.voice import VoiceError, transcribe_file
+
+    settings, path = _settings()
+    try:
+        asr = load_asr(model_name("asr", settings.asr, path=path))
+        return transcribe_file(audio, asr=asr)
+    except (VoiceError, NeuralUnavailable) as e:
+        fail(str(e))
+
+
 @app.callback()
 def _root(
     verbose: Annotated[
@@ -146,20 +172,22 @@ def new(
         Path | None, typer.Option(help="A spoken prompt (WAV), transcribed by a local Whisper.")
     ] = None,
     depth: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="--image: lift the photo with a local depth model: off | auto | MODEL "
-            "(names as `tidepool models list` shows them)."
+            "(names as `tidepool models list` shows them) [default: the depth setting, "
+            "`tidepool models use depth ...`]."
         ),
-    ] = "off",
+    ] = None,
     neural_look: Annotated[
-        bool,
+        bool | None,
         typer.Option(
-            "--neural-look",
+            "--neural-look/--no-neural-look",
             help="Paint a keyframe from the prompt with a local text-to-image model, then build "
-            "the world from it as from --image.",
+            "the world from it as from --image [default: on when the text2image setting "
+            "chooses a model].",
         ),
-    ] = False,
+    ] = None,
     max_splats: Annotated[
         int, typer.Option(help="--from-splat: splats kept (more are decimated).")
     ] = 1_000_000,
@@ -185,13 +213,9 @@ def new(
         fail("--image and --from-splat each make a whole world; pass one of them.")
     if up not in ("auto", "+y", "-y", "+z", "-z"):
         fail(f"--up {up!r} is not one of auto, +y, -y, +z, -z.")
+    settings, settings_at = _settings()
     if audio is not None:
-        from pipelines.voice import VoiceError, transcribe_file
-
-        try:
-            heard = transcribe_file(audio)
-        except (VoiceError, NeuralUnavailable) as e:
-            fail(str(e))
+        heard = _transcribe(audio)
         typer.echo(f"heard: {heard!r}", err=True)
         prompt = f"{prompt} {heard}".strip()
     if not prompt.strip() and image is None and from_splat is None:
@@ -201,28 +225,33 @@ def new(
         )
     if seed is not None and not 0 <= seed < 2**63:
         fail(f"--seed {seed} must be a whole number in 0..2^63-1.")
+    if neural_look and (image is not None or from_splat is not None):
+        fail("--neural-look paints its own image; drop --image/--from-splat, or --neural-look.")
+    look = settings.text2image
+    if neural_look is None:  # the setting decides, for plain prompts only
+        neural_look = look != "off" and image is None and from_splat is None
+    elif neural_look and look == "off":
+        look = "auto"  # the flag asks for a look the settings leave off: any local model
     if neural_look:
-        if image is not None or from_splat is not None:
-            fail("--neural-look paints its own image; drop --image/--from-splat, or --neural-look.")
         import secrets
-        import tempfile
 
-        from pipelines.image import keyframe_image
+        from ui.worlds import paint_keyframe
 
         seed = secrets.randbelow(2**31) if seed is None else seed
         try:
-            keyframe = keyframe_image(prompt, seed=seed)
+            image = paint_keyframe(prompt, seed=seed, model=None if look == "auto" else look)
         except NeuralUnavailable as e:
             fail(
-                f"{e}. `tidepool models list` shows the local models; drop --neural-look to use the procedural look."
+                f"{e}. `tidepool models list` shows the local models (settings: {settings_at}); "
+                "pass --no-neural-look to use the procedural look."
             )
-        image = Path(tempfile.mkdtemp(prefix="tidepool-look-")) / "keyframe.png"
-        keyframe.save(image)
         typer.echo(f"painted a keyframe with a local text-to-image model: {image}", err=True)
-    if depth != "off" and image is None:
+    if depth is not None and depth != "off" and image is None:
         fail(
             f"--depth {depth} lifts a photo; pass --image PHOTO (or --neural-look), or drop --depth."
         )
+    depth_flag = depth
+    depth = settings.resolve("depth", depth)
     if output is not None and output.suffix != ".tidepool":
         fail(
             f"-o {output}: world files end in .tidepool; use e.g. -o {output.with_suffix('.tidepool').name}"
@@ -235,7 +264,11 @@ def new(
             depth=depth,
         )  # fmt: skip
     except NeuralUnavailable as e:
-        fail(f"--depth {depth}: {e}. `tidepool models list` shows the local models.")
+        source = "--depth" if depth_flag is not None else f"the depth setting ({settings_at})"
+        fail(
+            f"{source} {depth}: {e}. `tidepool models list` shows the local models; "
+            "`tidepool models use depth MODEL|auto|off` changes the setting."
+        )
     except (PromptError, ProjectFileError, ImageError, SplatImportError, OSError) as e:
         fail(str(e))
     if as_json:
@@ -259,7 +292,9 @@ def new(
         )
 
 
-models_app = typer.Typer(help="Optional neural models: what is found on disk, and fetching one.")
+models_app = typer.Typer(
+    help="Optional neural models: what is found on disk, which one each role uses, fetching one."
+)
 app.add_typer(models_app, name="models")
 
 
@@ -267,19 +302,63 @@ app.add_typer(models_app, name="models")
 def models_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Show the local models found for each role (nothing is downloaded)."""
-    from pipelines.neural import discover
+    """Show the local models found for each role and the one chosen (nothing is downloaded)."""
+    from pipelines.neural import ROLES, discover
+    from pipelines.neural.settings import overview
 
+    settings, path = _settings()
     found = discover()
+    roles = overview(settings, found)
     if as_json:
-        emit_json({"models": [m.as_dict() for m in found]})
+        emit_json(
+            {
+                "settings": str(path),
+                "roles": roles,
+                "models": [
+                    {**m.as_dict(), "chosen": roles[m.role]["active"] == m.name} for m in found
+                ],
+            }
+        )
         return
+    typer.echo(f"settings: {path}{'' if path.exists() else ' (not written yet: defaults)'}")
+    for role in ROLES:
+        r = roles[role]
+        active = f" -> {r['active']}" if r["chosen"] == "auto" and r["active"] else ""
+        missing = (
+            "  (NOT FOUND: pick another with `tidepool models use`)"
+            if r["chosen"] not in ("off", "auto") and r["active"] is None
+            else ""
+        )
+        typer.echo(f"{role:10s} chosen: {r['chosen']}{active}{missing}")
+        models = [m for m in found if m.role == role]
+        for m in models:
+            mark = "*" if r["active"] == m.name else " "
+            typer.echo(f"  {mark} {m.name:40s} {m.path}")
+        if not models:
+            typer.echo("    (none found)")
     if not found:
         typer.echo(
             "no local models found; the offline defaults are used (see: tidepool models pull)"
         )
-    for m in found:
-        typer.echo(f"{m.role:10s} {m.name:40s} {m.path}")
+
+
+@models_app.command("use")
+def models_use(
+    role: Annotated[str, typer.Argument(help="depth | text2image | inpaint | asr | llm.")],
+    model: Annotated[
+        str, typer.Argument(help="A model name from `tidepool models list`, or auto, or off.")
+    ],
+) -> None:
+    """Choose the model a role uses (saved in the settings file the studio reads too)."""
+    from pipelines.neural.settings import SettingsError, choose
+    from ui.library import settings_file
+
+    path = settings_file()
+    try:
+        choose(path, role, model)
+    except SettingsError as e:
+        fail(str(e))
+    typer.echo(f"{role} now uses {model} (saved in {path})")
 
 
 @models_app.command("pull")
@@ -369,13 +448,7 @@ def direct(
 ) -> None:
     """Apply one directing command to a session."""
     if audio is not None:
-        from pipelines.neural import NeuralUnavailable
-        from pipelines.voice import VoiceError, transcribe_file
-
-        try:
-            command = f"{command} {transcribe_file(audio)}".strip()
-        except (VoiceError, NeuralUnavailable) as e:
-            fail(str(e))
+        command = f"{command} {_transcribe(audio)}".strip()
         typer.echo(f"heard: {command!r}", err=True)
     if not command.strip():
         fail(

@@ -23,3 +23,11 @@ def ensure_library(path: Path) -> Path:
             f"library {path} is not writable; pass --library with a writable folder."
         )
     return path
+
+
+def settings_file() -> Path:
+    """The neural-backend settings shared by the CLI and the studio: ``$TIDEPOOL_SETTINGS``, else
+    ``settings.json`` in the default library (pipelines.neural.settings)."""
+    from pipelines.neural.settings import settings_path
+
+    return settings_path(default_library())

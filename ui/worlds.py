@@ -151,6 +151,22 @@ def create_world(
     return CreatedWorld(path, spec, seconds, n_view, thumbnail, world if keep_world else None)
 
 
+def paint_keyframe(prompt: str, *, seed: int, model: str | None = None) -> Path:
+    """A keyframe painted from `prompt` by a local text-to-image model (`model`, or the first
+    found), saved as keyframe.png in a new temporary folder for `create_world(image=...)`.
+
+    Raises pipelines.neural.NeuralUnavailable when no such model is on disk.
+    """
+    import tempfile
+
+    from pipelines.image import keyframe_image
+
+    keyframe = keyframe_image(prompt, seed=seed, model=model)
+    path = Path(tempfile.mkdtemp(prefix="tidepool-look-")) / "keyframe.png"
+    keyframe.save(path)
+    return path
+
+
 class RenderRequestError(ValueError):
     """A render asked for a branch or moment the file does not have; the message says which exist."""
 

@@ -164,3 +164,54 @@ def test_a_capture_world_renders_through_the_session_view(tmp_path):
     finally:
         session.close()
         session.world.close()
+
+
+def room(rng, *, n_floor=4000, n_wall=5000):
+    """A z-up room corner: floor z = 0 (6 x 5 m), a wall y = 2.5 (normal along Y) and a wall
+    x = -3, 3 m tall, each wall denser than the floor, plus a table and a sofa on the floor."""
+    floor = np.c_[rng.uniform(-3, 3, n_floor), rng.uniform(-2.5, 2.5, n_floor), np.zeros(n_floor)]
+    back = np.c_[rng.uniform(-3, 3, n_wall), np.full(n_wall, 2.5), rng.uniform(0, 3, n_wall)]
+    side = np.c_[np.full(n_wall, -3.0), rng.uniform(-2.5, 2.5, n_wall), rng.uniform(0, 3, n_wall)]
+    table = np.c_[rng.uniform(0, 1.2, 800), rng.uniform(-1, -0.2, 800), rng.uniform(0, 0.75, 800)]
+    sofa = np.c_[rng.uniform(-2.8, -1, 800), rng.uniform(0, 2.3, 800), rng.uniform(0, 0.8, 800)]
+    return np.r_[floor, back, side, table, sofa], n_floor
+
+
+@pytest.mark.parametrize(
+    "R_file_room",
+    [
+        np.eye(3),  # z-up (Blender-like): the back wall's normal is the favoured Y axis
+        np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]) @ np.diag([1.0, -1, -1]),  # y-down
+    ],
+    ids=["z-up", "y-down"],
+)
+def test_auto_up_picks_a_rooms_floor_not_its_denser_walls(tmp_path, R_file_room):
+    rng = np.random.default_rng(5)
+    pts_room, n_floor = room(rng)
+    means = pts_room @ R_file_room.T + np.array([0.4, -0.3, 0.7])
+    q = np.tile([1.0, 0, 0, 0], (len(means), 1))
+    colors = np.full((len(means), 3), 0.5)
+    cap = read_capture(write_ply(tmp_path / "room.ply", means, colors, q, scale=0.02))
+    T = fit_ground(cap.gaussians).T_world_capture
+    world = means @ T[:3, :3].T + T[:3, 3]
+    assert np.abs(world[:n_floor, 1]).max() < 0.03  # the floor is the ground, at y = 0
+    assert world[:, 1].max() == pytest.approx(3.0, abs=0.05)  # walls stand 3 m up
+    assert world[n_floor:, 1].min() > -0.03  # nothing below the floor
+
+
+def test_auto_up_keeps_rolling_hills_with_trees_upright():
+    from studio.gaussians import Gaussians
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        x, z = rng.uniform(-20, 20, (2, 20000))
+        hills = np.c_[x, 1.5 * np.sin(x / 6) * np.cos(z / 7), z]
+        trees = np.c_[
+            rng.uniform(-20, 20, 3000), rng.uniform(0, 6, 3000), rng.uniform(-20, 20, 3000)
+        ]
+        means = np.r_[hills, trees]
+        n = len(means)
+        g = Gaussians(means, np.tile([1.0, 0, 0, 0], (n, 1)), np.full((n, 3), 0.02),
+                      np.full(n, 0.9), np.full((n, 3), 0.5))  # fmt: skip
+        up_in_file = fit_ground(g, seed=seed).T_world_capture[1, :3]
+        assert up_in_file[1] > 0.99, (seed, up_in_file)  # +Y stays up, not flipped or tipped
