@@ -111,6 +111,30 @@ def _rgbd(
     return np.ascontiguousarray(col), np.where(ok, d, 0.0).astype(np.float32)
 
 
+def _canonical(o3d, mesh):  # (open3d module, t.geometry.TriangleMesh) -> legacy TriangleMesh
+    """The mesh with vertices sorted by position and faces by vertex index.
+
+    The grid's hash map is filled by several threads, so its vertex order varies from run to
+    run; sorted, the same views give byte-identical exports (and decimation gets the same input).
+    """
+    v = mesh.vertex.positions.numpy().astype(np.float64)  # (V, 3)
+    f = mesh.triangle.indices.numpy().astype(np.int64)  # (F, 3)
+    c = mesh.vertex.colors.numpy().astype(np.float64) if "colors" in mesh.vertex else None
+    order = np.lexsort(v.T[::-1])  # by x, then y, then z
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    f = rank[f]
+    first = f.argmin(axis=1)  # rotate each triangle to start at its lowest index (same winding)
+    f = np.take_along_axis(f, (first[:, None] + np.arange(3)) % 3, axis=1)
+    f = f[np.lexsort(f.T[::-1])]
+    out = o3d.geometry.TriangleMesh(
+        o3d.utility.Vector3dVector(v[order]), o3d.utility.Vector3iVector(f.astype(np.int32))
+    )
+    if c is not None:
+        out.vertex_colors = o3d.utility.Vector3dVector(c[order])
+    return out
+
+
 def extract_mesh(
     gaussians: Gaussians,
     cameras: Sequence[Camera],
@@ -178,7 +202,7 @@ def extract_mesh(
             grid.integrate(blocks, d_img, c_img, K, K, E, 1.0, far, mult)
         report(0.85 * (i + 1) / len(cameras))
     # Each view adds weight 1 to the voxels it sees: keep voxels seen by `min_views` views.
-    mesh = grid.extract_triangle_mesh(weight_threshold=min_views - 0.5).to_legacy()
+    mesh = _canonical(o3d, grid.extract_triangle_mesh(weight_threshold=min_views - 0.5))
     report(0.9)
     if len(mesh.triangles):
         labels, counts, _ = mesh.cluster_connected_triangles()

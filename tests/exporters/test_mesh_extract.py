@@ -177,7 +177,9 @@ def _in_capture_frame(v_world: np.ndarray, T_world_capture: np.ndarray) -> np.nd
     return v_world @ T[:3, :3].T + T[:3, 3]
 
 
-def test_a_capture_world_exports_its_reconstruction_to_a_valid_glb(capture_project, tmp_path):
+def test_a_capture_world_exports_its_reconstruction_to_a_valid_repeatable_glb(
+    capture_project, tmp_path
+):
     project, T_world_capture = capture_project
     out = tmp_path / "capture.glb"
     seen: list[float] = []
@@ -200,6 +202,8 @@ def test_a_capture_world_exports_its_reconstruction_to_a_valid_glb(capture_proje
     colors = mesh.visual.vertex_colors[:, :3] / 255.0
     expect = np.where(on_box[:, None], RED, GREEN)
     assert np.abs(colors - expect).mean() < 0.03
+    # Deterministic: the same take exports the same bytes (returned when no -o is given).
+    assert export("glb", ExportRequest(project, "look", radius=12.0)) == out.read_bytes()
 
 
 def test_the_usd_export_holds_the_same_reconstruction(capture_project, tmp_path) -> None:
