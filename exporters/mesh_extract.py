@@ -46,6 +46,7 @@ BLOCK_COUNT = 1_000
 """Initial block capacity of the grid (10 KB each; the grid rehashes as it fills, and a large
 preallocation costs seconds: 20,000 blocks of 16^3 voxels are 1.6 GB)."""
 MIN_VOXEL = 0.03
+"""Metres: the finest automatic voxel (`world_reconstruction(voxel=...)` takes any size)."""
 MAX_VOXEL = 0.5
 
 
@@ -117,6 +118,8 @@ def _canonical(o3d, mesh):  # (open3d module, t.geometry.TriangleMesh) -> legacy
     The grid's hash map is filled by several threads, so its vertex order varies from run to
     run; sorted, the same views give byte-identical exports (and decimation gets the same input).
     """
+    if "positions" not in mesh.vertex or "indices" not in mesh.triangle:
+        return o3d.geometry.TriangleMesh()
     v = mesh.vertex.positions.numpy().astype(np.float64)  # (V, 3)
     f = mesh.triangle.indices.numpy().astype(np.int64)  # (F, 3)
     c = mesh.vertex.colors.numpy().astype(np.float64) if "colors" in mesh.vertex else None
@@ -152,11 +155,13 @@ def extract_mesh(
     """Fuse rendered RGB-D views of `gaussians` into a vertex-coloured mesh (world frame).
 
     Each camera is rendered at its own size. `voxel` is the TSDF voxel edge in metres;
-    `sdf_trunc` (default 3 voxels) the truncation distance; pixels with accumulated opacity
-    below `min_alpha` (sky, thin edges), farther than `max_depth` (default: the cameras'
-    far plane) or on surfaces seen more obliquely than arccos(`min_cos`) are not fused; voxels seen by fewer than `min_views` views are left out. Pieces under MIN_CLUSTER_TRIANGLES are dropped and the result is
-    decimated to `max_triangles` (None keeps all). `progress(fraction)` is called after every
-    view; an exception it raises (a cancelled export) stops the extraction.
+    `sdf_trunc` (default 3 voxels) the truncation distance. Pixels with accumulated opacity
+    below `min_alpha` (sky, thin edges), farther than `max_depth` (default: the cameras' far
+    plane) or on surfaces seen more obliquely than arccos(`min_cos`) are not fused; voxels
+    seen by fewer than `min_views` views are left out. Pieces under MIN_CLUSTER_TRIANGLES are
+    dropped and the result is decimated to `max_triangles` (None keeps all). An empty mesh
+    means no view saw a splat. `progress(fraction)` is called after every view; an exception
+    it raises (a cancelled export) stops the extraction.
     """
     if not (voxel > 0 and math.isfinite(voxel)):
         raise ExportError(f"voxel {voxel} m must be a positive number of metres.")
@@ -171,7 +176,8 @@ def extract_mesh(
     o3d = _open3d()
     o3c = o3d.core
     # Projective TSDF pushes convex surfaces outward by a fraction of the truncation distance
-    # (measured: 6.5 mm at 2 voxels, 8.6 mm at 4, 2 cm voxels), so keep it short by default.
+    # (a 0.6 m sphere at 2 cm voxels, before the grazing-angle filter: 6.5 mm at 2 voxels,
+    # 8.6 mm at 4, 12 mm at 8), so keep it short by default.
     trunc = 3.0 * voxel if sdf_trunc is None else float(sdf_trunc)
     if trunc < voxel:
         raise ExportError(f"sdf_trunc {trunc} m must be at least one voxel ({voxel} m).")
@@ -184,6 +190,7 @@ def extract_mesh(
         block_count=BLOCK_COUNT,
     )
     report = progress or (lambda _f: None)
+    fused = 0
     for i, cam in enumerate(cameras):
         fr = render(gaussians, cam, backend=backend)
         far = cam.far if max_depth is None else float(max_depth)
@@ -200,7 +207,12 @@ def extract_mesh(
             mult = trunc / voxel
             blocks = grid.compute_unique_block_coordinates(d_img, K, E, 1.0, far, mult)
             grid.integrate(blocks, d_img, c_img, K, K, E, 1.0, far, mult)
+            fused += 1
         report(0.85 * (i + 1) / len(cameras))
+    if fused == 0:  # nothing in any view: open3d cannot extract from an empty grid
+        log.info("no view saw any splat; the extracted mesh is empty")
+        report(1.0)
+        return trimesh.Trimesh(np.zeros((0, 3)), np.zeros((0, 3), np.int64), process=False)
     # Each view adds weight 1 to the voxels it sees: keep voxels seen by `min_views` views.
     mesh = _canonical(o3d, grid.extract_triangle_mesh(weight_threshold=min_views - 0.5))
     report(0.9)
