@@ -10,7 +10,7 @@ TORCH  := torch==2.13.0
 # gsplat (the CUDA renderer) only where an NVIDIA driver is present.
 GPU    := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo ,gpu)
 EXTRAS_STUDIO := neural$(GPU)
-EXTRAS_TEST   := neural,dev$(GPU)
+EXTRAS_TEST   := neural,mesh,dev$(GPU)
 ARGS   ?=
 
 .PHONY: studio test lint format bench clean

@@ -34,6 +34,7 @@ def test_glb_validates_with_named_nodes_camera_and_true_heights(project: Path, g
     assert len(terrain) >= 1
     assert any(n.startswith("rock_") for n in names)
     assert sum(n.startswith("sheep_") for n in names) == 2
+    assert "reconstruction" not in names  # a procedural world has source meshes for everything
     info = report["info"]
     assert info["animationCount"] == 1
     with ProjectFile.open(project, readonly=True) as store:
