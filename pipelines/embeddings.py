@@ -213,4 +213,3 @@ def warm_up_in_background() -> threading.Thread:
     t = threading.Thread(target=run, name="minilm-warm-up", daemon=True)
     t.start()
     return t
-
