@@ -499,14 +499,15 @@ class LiveSession:
         header = P.FrameHeader(
             self._seq, self.session.tick, self.last_input, ms, size[0], size[1], flags
         )
+        ready = time.monotonic()  # before the frame is handed over, so it never trails it
+        while self.arrivals and self.arrivals[0][0] <= self.last_input:
+            self.input_ms.append((ready - self.arrivals.popleft()[1]) * 1000.0)
         with self._lock:
             self._frame = P.pack_frame(header, jpeg)
             client = self.client
         if client is not None:
             client.notify()
         now = time.monotonic()
-        while self.arrivals and self.arrivals[0][0] <= self.last_input:
-            self.input_ms.append((now - self.arrivals.popleft()[1]) * 1000.0)
         self.fps_times.append(now)
         self.render_ms = ms
         self._adapt(ms, now)

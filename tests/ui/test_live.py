@@ -231,7 +231,7 @@ def test_garbage_gets_errors_then_a_drop_and_others_keep_frames(client):
                 read_until(bad, lambda m: False)
         good.send_text('{"t": "play"}')
         frames = 0
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a generous bound: this checks frames keep coming
         while frames < 5 and time.monotonic() < deadline:
             read_until(good, is_frame)
             frames += 1
