@@ -27,7 +27,10 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    with studio_process(tmp_path_factory.mktemp("library")) as url:
+    settings = tmp_path_factory.mktemp("settings") / "settings.json"  # not the user's own
+    with studio_process(
+        tmp_path_factory.mktemp("library"), env={"TIDEPOOL_SETTINGS": str(settings)}
+    ) as url:
         yield url
 
 

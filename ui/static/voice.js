@@ -45,7 +45,11 @@
     b.className = "tp-btn tp-mic";
     b.dataset.target = target;
     b.title = "Hold to speak " + (target === "direct" ? "a directing command" : "a world prompt");
-    b.textContent = "🎤";
+    // an inline icon: headless and minimal systems often lack an emoji font
+    b.innerHTML = '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none"' +
+      ' stroke="currentColor" stroke-width="2" stroke-linecap="round"><rect x="9" y="3" width="6"' +
+      ' height="11" rx="3"/><path d="M5 11a7 7 0 0 0 14 0M12 18v3"/></svg>';
+    b.setAttribute("aria-label", b.title);
     let recorder = null;
     let chunks = [];
 
