@@ -12,15 +12,8 @@
     llm: "Language model",
   };
 
-  function say(text, isError) {
-    const el = document.getElementById("tp-toast");
-    if (!el) { if (isError) console.warn(text); return; }
-    el.textContent = text;
-    el.className = "tp-toast " + (isError ? "tp-err" : "");
-    el.hidden = false;
-    clearTimeout(say.timer);
-    say.timer = setTimeout(() => { el.hidden = true; }, isError ? 9000 : 4000);
-  }
+  // the studio's toast (studio.js): errors stay up longer
+  const say = (text, isError) => window.tidepool.toast(text, isError ? "tp-err" : "");
 
   async function call(method, body) {
     const r = await fetch("/api/settings", {

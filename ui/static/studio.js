@@ -31,7 +31,7 @@
     el.className = "tp-toast " + (kind || "");
     el.hidden = false;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
+    toast.timer = setTimeout(() => { el.hidden = true; }, kind === "tp-err" ? 9000 : 4000);
   }
 
   function notice(text) {
@@ -385,7 +385,9 @@
     }
   }
 
-  window.tidepool = { open, state: S, stats, send, resetStats() { S.latencies = []; S.frames = 0; } };
+  window.tidepool = {
+    open, state: S, stats, send, toast, resetStats() { S.latencies = []; S.frames = 0; },
+  };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
   else boot();
 })();
