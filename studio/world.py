@@ -64,6 +64,10 @@ VIEW_ANCHOR_STEP = (1.0, 6.0)
 """The view's chunks, props and LODs are chosen for the camera snapped to this grid (metres,
 degrees) with its frustum widened to hold every camera that snaps there (`view_anchor`):
 consecutive frames share one selection, and a frame stays a pure function of its camera."""
+VIEW_CACHE_ENTRIES = 4
+"""View anchors kept built (each is one view's Gaussians, ~15 MB at the 250k budget)."""
+VIEW_LOOKAHEAD = 6
+"""Frames ahead at the camera's current pace whose view anchor is built in the background."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
 TIER_SKIP = (frozenset(), LOW_KINDS, LOW_KINDS | SMALL_KINDS)
 """Prop kinds left out of a chunk's props at each tier (see `World._props_many`)."""
@@ -260,7 +264,10 @@ class World:
         self.last_view_count = 0
         self._last_view: tuple[tuple, Gaussians] | None = None
         self._near_cache: tuple[tuple, Gaussians] | None = None
-        self._anchor_view: tuple[tuple, Gaussians] | None = None
+        self._anchor_views: OrderedDict[tuple, Gaussians] = OrderedDict()  # LRU, see _static_view
+        self._view_lock = threading.Lock()  # one view build at a time (frame thread or worker)
+        self._view_pending: set[tuple] = set()
+        self._prev_pose: tuple[np.ndarray, float, float] | None = None
         self._shadows: dict[tuple[int, int], np.ndarray] = {}
         self._shadow_key = -1
         self._last_bias = 1.0
@@ -960,17 +967,35 @@ class World:
         return out
 
     def _static_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> Gaussians:
-        """The terrain, water and props `camera`'s view anchor selects (cached per anchor)."""
+        """The terrain, water and props `camera`'s view anchor selects (cached per anchor).
+
+        With a background worker, the anchor the camera is heading for is built ahead of time
+        (`_prefetch_view`); the result is the same either way, only when it is computed differs.
+        """
         anchor, slack = view_anchor(camera)
-        key = (
-            anchor.viewmat().tobytes(),
-            anchor.K().tobytes(),
-            budget,
-            self._light_key,
-            hidden,
-        )
-        if self._anchor_view is not None and self._anchor_view[0] == key:
-            return self._anchor_view[1]
+        key = self._view_key(anchor, budget, hidden)
+        out = self._cached_view(key)
+        if out is None:
+            with self._view_lock:  # a worker building this very anchor finishes first
+                out = self._cached_view(key) or self._build_view(anchor, slack, budget, hidden)
+        self._prefetch_view(camera, budget, hidden)
+        return out
+
+    def _view_key(self, anchor: Camera, budget: int, hidden: frozenset[str]) -> tuple:
+        return (anchor.viewmat().tobytes(), anchor.K().tobytes(), budget, self._light_key, hidden)
+
+    def _cached_view(self, key: tuple) -> Gaussians | None:
+        with self._lock:
+            out = self._anchor_views.get(key)
+            if out is not None:
+                self._anchor_views.move_to_end(key)
+            return out
+
+    def _build_view(
+        self, anchor: Camera, slack: float, budget: int, hidden: frozenset[str]
+    ) -> Gaussians:
+        """Gather and concatenate the anchor's view and cache it (the caller holds _view_lock)."""
+        key = self._view_key(anchor, budget, hidden)
         bias = 1.0
         for _ in range(3):
             parts = self._gather(anchor, budget, bias, hidden, slack)
@@ -979,8 +1004,55 @@ class World:
                 break
             bias = self._last_bias * 0.85
         out = Gaussians.concat(parts)
-        self._anchor_view = (key, out)
+        with self._lock:
+            self._anchor_views[key] = out
+            while len(self._anchor_views) > VIEW_CACHE_ENTRIES:
+                self._anchor_views.popitem(last=False)
         return out
+
+    def _prefetch_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> None:
+        """Queue building the next view anchor `camera` will reach at its current pace
+        (position and yaw, looking up to `VIEW_LOOKAHEAD` frames ahead), so walking or turning
+        does not stall on it: the next one, since the frame thread waits for a build under way."""
+        prev, self._prev_pose = self._prev_pose, (camera.position.copy(), camera.yaw, camera.pitch)
+        if self._pool is None or prev is None:
+            return
+        step = camera.position - prev[0]
+        if float(np.linalg.norm(step)) > 5.0:  # a cut or a teleport: no pace to follow
+            return
+        turn = (camera.yaw - prev[1] + 180.0) % 360.0 - 180.0
+        tilt = camera.pitch - prev[2]
+        here = self._view_key(view_anchor(camera)[0], budget, hidden)
+        for k in range(1, VIEW_LOOKAHEAD + 1):
+            ahead = Camera(
+                camera.position + k * step, yaw=camera.yaw + k * turn,
+                pitch=float(np.clip(camera.pitch + k * tilt, -89.0, 89.0)), roll=camera.roll,
+                vfov=camera.vfov, width=camera.width, height=camera.height,
+            )  # fmt: skip
+            anchor, slack = view_anchor(ahead)
+            key = self._view_key(anchor, budget, hidden)
+            if key != here:
+                break
+        else:
+            return
+        with self._lock:
+            if key in self._anchor_views or key in self._view_pending:
+                return
+            self._view_pending.add(key)
+        self._pool.submit(self._prefetched_view, anchor, slack, budget, hidden, key)
+
+    def _prefetched_view(
+        self, anchor: Camera, slack: float, budget: int, hidden: frozenset[str], key: tuple
+    ) -> None:
+        try:
+            with self._view_lock:
+                if self._cached_view(self._view_key(anchor, budget, hidden)) is None:
+                    self._build_view(anchor, slack, budget, hidden)
+        except Exception:  # the frame thread builds it itself when it gets there
+            log.exception("building a view ahead of the camera failed")
+        finally:
+            with self._lock:
+                self._view_pending.discard(key)
 
     def _gather(
         self,

@@ -256,3 +256,36 @@ def test_view_anchor_frustum_holds_the_cameras(x, y, z, yaw, pitch, roll, vfov, 
     assert (depth > 0).all()
     assert (uv[:, 0] >= 0).all() and (uv[:, 0] <= anchor.width).all()
     assert (uv[:, 1] >= 0).all() and (uv[:, 1] <= anchor.height).all()
+
+
+def test_views_built_ahead_of_a_walking_camera_equal_views_built_on_demand():
+    """A world with a background worker builds the next view anchor before the camera gets
+    there; what it draws is exactly what a world without one builds when asked."""
+    spec = WorldSpec(seed=5, props=[PropSpec(kind="rock", density=1.0)])
+    ahead, on_demand = World(spec, background=True), World(spec, background=False)
+    start = ahead.spawn_camera(width=320, height=180)
+
+    def walking(k: int) -> Camera:  # 0.15 m and 1.5 degrees a frame
+        return Camera(start.position + np.array([0.0, 0.0, -0.15 * k]), yaw=start.yaw + 1.5 * k,
+                      pitch=start.pitch, width=320, height=180)  # fmt: skip
+
+    def anchor_key(cam: Camera) -> tuple:
+        return ahead._view_key(view_anchor(cam)[0], 60_000, frozenset())
+
+    try:
+        for k in range(24):
+            a = ahead.gaussians_in_view(walking(k), 60_000)
+            b = on_demand.gaussians_in_view(walking(k), 60_000)
+            np.testing.assert_array_equal(a.means, b.means)
+            np.testing.assert_array_equal(a.colors, b.colors)
+            if k == 12:  # once the worker is done, the next anchor on the way is built
+                ahead._pool.submit(lambda: None).result()
+                nxt = next(
+                    anchor_key(walking(j))
+                    for j in range(k + 1, k + 20)
+                    if anchor_key(walking(j)) != anchor_key(walking(k))
+                )
+                assert nxt in ahead._anchor_views
+    finally:
+        ahead.close()
+        on_demand.close()
