@@ -9,7 +9,7 @@ PIP    := $(BIN)/python -m pip
 TORCH  := torch==2.13.0
 # gsplat (the CUDA renderer) only where an NVIDIA driver is present.
 GPU    := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo ,gpu)
-EXTRAS_STUDIO := neural$(GPU)
+EXTRAS_STUDIO := neural,mesh$(GPU)
 EXTRAS_TEST   := neural,mesh,dev$(GPU)
 ARGS   ?=
 
