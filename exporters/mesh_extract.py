@@ -205,9 +205,15 @@ def extract_mesh(
             # open3d wants the world -> camera extrinsic in the OpenCV convention: our viewmat.
             E = o3c.Tensor(cam.viewmat(), o3c.float64)
             mult = trunc / voxel
-            blocks = grid.compute_unique_block_coordinates(d_img, K, E, 1.0, far, mult)
-            grid.integrate(blocks, d_img, c_img, K, K, E, 1.0, far, mult)
-            fused += 1
+            try:
+                blocks = grid.compute_unique_block_coordinates(d_img, K, E, 1.0, far, mult)
+            except RuntimeError as e:  # open3d touches no block for a view this sparse: skip it
+                if "No block is touched" not in str(e):
+                    raise
+                log.debug("view %d: too few depth pixels to fuse (%d)", i, int((depth > 0).sum()))
+            else:
+                grid.integrate(blocks, d_img, c_img, K, K, E, 1.0, far, mult)
+                fused += 1
         report(0.85 * (i + 1) / len(cameras))
     if fused == 0:  # nothing in any view: open3d cannot extract from an empty grid
         log.info("no view saw any splat; the extracted mesh is empty")

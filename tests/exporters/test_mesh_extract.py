@@ -234,3 +234,36 @@ def test_cancelling_during_extraction_writes_nothing(capture_project, tmp_path) 
     with pytest.raises(ExportCancelled):
         export("glb", ExportRequest(project, "look", output=out), progress=progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_photo_world_take_exports_its_pop_up_as_a_mesh(tmp_path: Path) -> None:
+    """The user's path: `tidepool new --image`, walk a take, export GLB. Some views of a walk
+    see only a sliver of the pop-up (open3d touches no block for them); they are skipped and
+    the pop-up still comes out as a validated mesh node above the photo's ground."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    photo = np.zeros((240, 320, 3), np.uint8)
+    photo[:100] = (120, 170, 230)  # sky
+    photo[100:] = (70, 120, 50)  # grass
+    photo[60:140, 140:180] = (110, 90, 70)  # something upright standing on it
+    Image.fromarray(photo).save(tmp_path / "p.png")
+    (tmp_path / "s.jsonl").write_text(
+        '{"at": 0.0, "record": "start", "take": "t1"}\n'
+        '{"at": 0.0, "hold": ["w"], "for": 2.0}\n{"at": 2.0, "record": "stop"}\n'
+    )
+    world, glb = tmp_path / "w.tidepool", tmp_path / "w.glb"  # the seed below has such views
+    runner = CliRunner()
+    for args in (
+        ["new", "--image", str(tmp_path / "p.png"), "--seed", "1715275113", "-o", str(world)],
+        ["play", str(world), "--script", str(tmp_path / "s.jsonl")],
+        ["export", str(world), "--take", "t1", "--format", "glb", "-o", str(glb)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    scene = trimesh.load(glb)
+    _, geometry = scene.graph[RECONSTRUCTION_NODE]
+    assert len(scene.geometry[geometry].faces) > 1000
+    assert gltf_errors(gltf_validate(glb)) == []
