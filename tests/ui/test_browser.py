@@ -132,16 +132,12 @@ def test_creator_walkthrough(studio, browser):
     assert forked["tick"] == rewound["tick"]
     shot(page, "04-rewound-branched")
 
-    # take playback
+    # take playback: it plays, then holds its last frame, paused
     page.locator(".tp-take").first.click()
     wait_status(page, "s.take_playback !== null")
+    wait_status(page, "s.take_playback !== null && !s.playing")
 
     # 8. reload: the same session comes back at the same moment
-    page.locator("#tp-play").click()
-    page.wait_for_timeout(200)
-    if status(page)["playing"]:
-        page.locator("#tp-play").click()
-    before = wait_status(page, "!s.playing")
     page.wait_for_timeout(300)
     before = status(page)
     page.reload()
