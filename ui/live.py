@@ -40,8 +40,17 @@ from ui import protocol as P
 
 log = logging.getLogger(__name__)
 
-SIZES: tuple[tuple[int, int], ...] = ((640, 360), (480, 270), (320, 180))
-"""Viewport resolutions, best first; the adaptive loop steps down when rendering is too slow."""
+LEVELS: tuple[tuple[int, int, int], ...] = (
+    (640, 360, 250_000),
+    (480, 270, 250_000),
+    (480, 270, 150_000),
+    (320, 180, 150_000),
+)
+"""Viewport levels, best first: (width, height, Gaussian budget). The adaptive loop steps down
+when rendering is too slow: fewer pixels, then less far detail (projecting and sorting cost
+per Gaussian, whatever the resolution), then fewer pixels again."""
+SIZES: tuple[tuple[int, int], ...] = tuple(dict.fromkeys((w, h) for w, h, _ in LEVELS))
+"""The adaptive resolutions, best first."""
 TARGET_FPS = 24.0
 JPEG_QUALITY = 80
 LINGER_S = 20.0
@@ -56,6 +65,13 @@ MAX_CATCH_UP = 30
 """Ticks stepped at once when rendering made the loop late (beyond this, time slows down)."""
 STATUS_EVERY_S = 0.25
 PERSIST_EVERY_S = 1.0
+
+
+def _level_cost(level: int) -> float:
+    """A level's frame cost relative to the best, modelled as half per pixel, half per Gaussian."""
+    w, h, n = LEVELS[level]
+    w0, h0, n0 = LEVELS[0]
+    return 0.5 * (w * h) / (w0 * h0) + 0.5 * n / n0
 
 
 def jpeg_bytes(rgb: np.ndarray, *, quality: int = JPEG_QUALITY) -> bytes:
@@ -107,7 +123,7 @@ class LiveSession:
         self.path = path
         self._prepared_world = world
         self.fork_from_shared = fork_from_shared
-        self.size_level = SIZES.index(size) if size in SIZES else 0
+        self.size_level = next((i for i, lv in enumerate(LEVELS) if lv[:2] == size), 0)
         self.fixed_size = None if size in SIZES else size
         self.adaptive = adaptive
         self.inbox: queue.Queue[tuple[float, P.ClientMessage] | None] = queue.Queue(
@@ -478,12 +494,20 @@ class LiveSession:
         from studio.view import render_state
 
         s = self.session
-        frame = render_state(self.world, s.state, self._camera(size), width=size[0], height=size[1])
+        frame = render_state(
+            self.world, s.state, self._camera(size), width=size[0], height=size[1],
+            budget=self.budget,
+        )  # fmt: skip
         return frame.rgb
 
     @property
     def size(self) -> tuple[int, int]:
-        return self.fixed_size or SIZES[self.size_level]
+        return self.fixed_size or LEVELS[self.size_level][:2]
+
+    @property
+    def budget(self) -> int:
+        """Gaussians drawn at most (the adaptive level's; a fixed size keeps the full budget)."""
+        return LEVELS[0 if self.fixed_size else self.size_level][2]
 
     def _render(self) -> None:
         size = self.size
@@ -520,18 +544,16 @@ class LiveSession:
         a = 0.2
         self.render_ema = ms if self.render_ema == 0 else (1 - a) * self.render_ema + a * ms
         budget = 1000.0 / TARGET_FPS
-        if self.render_ema > budget and self.size_level < len(SIZES) - 1:
+        if self.render_ema > budget and self.size_level < len(LEVELS) - 1:
             self.fast_since = None
             self.slow_since = self.slow_since or now
             if now - self.slow_since > 1.0:
                 self.size_level += 1
                 self.slow_since = None
                 self.render_ema = 0.0
-                w, h = SIZES[self.size_level]
-                self._notice(f"the renderer cannot keep {TARGET_FPS:g} fps here; showing {w}×{h}")
+                self._notice(f"the renderer cannot keep {TARGET_FPS:g} fps here; {self._level()}")
         elif self.size_level > 0:
-            bigger = SIZES[self.size_level - 1]
-            scale = (bigger[0] * bigger[1]) / (self.size[0] * self.size[1])
+            scale = _level_cost(self.size_level - 1) / _level_cost(self.size_level)
             if self.render_ema * scale < 0.8 * budget:
                 self.slow_since = None
                 self.fast_since = self.fast_since or now
@@ -539,9 +561,13 @@ class LiveSession:
                     self.size_level -= 1
                     self.fast_since = None
                     self.render_ema = 0.0
-                    self._notice(f"back to {self.size[0]}×{self.size[1]}")
+                    self._notice(f"back to {self._level()}")
             else:
                 self.fast_since = None
+
+    def _level(self) -> str:
+        w, h, n = LEVELS[self.size_level]
+        return f"showing {w}×{h}" + ("" if n == LEVELS[0][2] else ", less far detail")
 
     def _status(self) -> None:
         s = self.session

@@ -22,8 +22,14 @@ from ui.local_studio import CHROMIUM, launch_chromium, studio_process
 log = logging.getLogger(__name__)
 
 
-def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> dict[str, float]:
-    """Run the studio and a headless browser; return p50/p95 key→frame ms, fps and frames."""
+def measure_studio(
+    *, seconds: float, size: tuple[int, int] | None = (640, 360)
+) -> dict[str, float]:
+    """Run the studio and a headless browser; return p50/p95 key→frame ms, fps and frames.
+
+    `size` fixes the viewport's resolution; None leaves it adaptive (the studio's default),
+    and the result then says which width it settled on.
+    """
     from playwright.sync_api import sync_playwright
 
     from ui.worlds import create_world
@@ -35,7 +41,8 @@ def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> di
             with sync_playwright() as p:
                 browser = launch_chromium(p)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
-                page.goto(f"{url}/?world={made.path.stem}&size={width}x{height}")
+                fixed = "" if size is None else f"&size={size[0]}x{size[1]}"
+                page.goto(f"{url}/?world={made.path.stem}{fixed}")
                 page.wait_for_function(
                     "window.tidepool && window.tidepool.state.frames > 0", timeout=120_000
                 )
@@ -68,6 +75,7 @@ def measure_studio(*, seconds: float, width: int = 640, height: int = 360) -> di
         "inputs": float(stats["n"]),
         "server_p50_ms": (server.get("input_to_frame_ms") or {}).get("p50", float("nan")),
         "server_p95_ms": (server.get("input_to_frame_ms") or {}).get("p95", float("nan")),
+        "width": float(server.get("size", [float("nan")])[0]),
     }
 
 
@@ -84,4 +92,18 @@ def studio_key_to_frame(quick: bool) -> list[Measurement]:
         Measurement("studio fps (browser, 640×360)", r["fps"], "fps", 30.0, "higher"),
         Measurement("key→frame ready p50 (server side)", r["server_p50_ms"], "ms", None, "lower"),
         Measurement("key→frame ready p95 (server side)", r["server_p95_ms"], "ms", 50.0, "lower"),
+    ]
+
+
+@benchmark("studio", fresh_process=True)
+def studio_adaptive(quick: bool) -> list[Measurement]:
+    """What a user gets by default: fps and latency with the resolution left adaptive."""
+    if not CHROMIUM.exists():
+        log.warning("studio benchmark skipped: no /usr/bin/chromium (apt-get install chromium)")
+        return []
+    r = measure_studio(seconds=6.0 if quick else 15.0, size=None)
+    return [
+        Measurement("studio fps (browser, adaptive)", r["fps"], "fps", None, "higher"),
+        Measurement("studio key→frame p50 (browser, adaptive)", r["p50_ms"], "ms", None, "lower"),
+        Measurement("studio adaptive width settled at", r["width"], "px", None, "higher"),
     ]

@@ -306,3 +306,32 @@ def test_directing_from_the_studio_changes_the_world_and_offers_suggestions(clie
         assert nonsense["events"] == [] and nonsense["understood"] == "not understood"
         assert nonsense["alternatives"]
         ws.send_text('{"t": "pause"}')
+
+
+def test_a_slow_renderer_steps_down_pixels_then_detail_and_back_up_when_fast():
+    """The adaptive ladder on its own (no world, no thread): a renderer slower than 24 fps for
+    over a second drops one level (480x270, then fewer Gaussians, then 320x180) and says so;
+    one fast enough for the level above for over 3 s climbs back."""
+    import threading
+    from collections import deque
+
+    from ui.live import LEVELS, TARGET_FPS, LiveSession
+
+    live = LiveSession.__new__(LiveSession)  # only the controller's state, no session
+    live.adaptive, live.fixed_size, live.playing, live.client = True, None, True, None
+    live.size_level, live.render_ema, live.slow_since, live.fast_since = 0, 0.0, None, None
+    live._lock, live._messages = threading.Lock(), deque()
+    slow, t = 2.0 * 1000.0 / TARGET_FPS, 0.0
+    seen = [(live.size, live.budget)]
+    while live.size_level < len(LEVELS) - 1 and t < 60:
+        t += 0.05
+        live._adapt(slow, t)
+        if (live.size, live.budget) != seen[-1]:
+            seen.append((live.size, live.budget))
+    assert seen == [((w, h), n) for w, h, n in LEVELS]
+    notices = [m["message"] for m in live._messages]
+    assert notices[0].endswith("showing 480×270") and notices[1].endswith("less far detail")
+    for _ in range(200):  # 10 s of frames far under budget: back to the best level
+        t += 0.05
+        live._adapt(5.0, t)
+    assert live.size_level == 0 and live._messages[-1]["message"] == "back to showing 640×360"
