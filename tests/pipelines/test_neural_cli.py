@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 from typer.testing import CliRunner
 
 pytest.importorskip("transformers")
 pytest.importorskip("diffusers")
+
+from photos import meadow_photo
 
 from pipelines.neural.tiny import save_tiny_depth, save_tiny_text2image
 from studio.backdrop import PhotoWorld
@@ -35,14 +36,6 @@ def no_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("TIDEPOOL_MODELS", str(empty))
 
 
-def photo(tmp_path):
-    img = np.zeros((120, 160, 3), np.uint8)
-    img[:48] = (110, 160, 230)
-    img[48:] = (90, 150, 60)
-    Image.fromarray(img).save(tmp_path / "meadow.png")
-    return tmp_path / "meadow.png"
-
-
 def backdrop_means(path):
     session = Session.open(path)
     try:
@@ -59,7 +52,7 @@ def test_without_models_the_neural_options_say_how_to_find_one(no_cache, tmp_pat
     )
     assert look.exit_code == 1
     assert "tidepool models list" in look.stderr and "tidepool models pull sd-turbo" in look.stderr
-    img = photo(tmp_path)
+    img = meadow_photo(tmp_path)
     named = runner.invoke(
         app, ["new", "--image", str(img), "--depth", "dpt-x", "-o", str(tmp_path / "b.tidepool")]
     )
@@ -82,7 +75,7 @@ def test_without_models_the_neural_options_say_how_to_find_one(no_cache, tmp_pat
 
 def test_depth_model_and_neural_look_make_photo_worlds(no_cache, models, tmp_path, monkeypatch):
     monkeypatch.setenv("TIDEPOOL_MODELS", str(models))
-    img = photo(tmp_path)
+    img = meadow_photo(tmp_path)
     outs = {}
     for mode in ("off", "tiny-depth"):
         outs[mode] = tmp_path / f"{mode}.tidepool"

@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
+from photos import meadow_photo
 from typer.testing import CliRunner
 
 from pipelines.neural.settings import (
@@ -128,14 +128,6 @@ def test_speech_off_in_settings_says_how_to_turn_it_on(home, tmp_path):
     assert "asr backend is off" in r.stderr and "tidepool models use asr" in r.stderr
 
 
-def photo(tmp_path):
-    img = np.zeros((120, 160, 3), np.uint8)
-    img[:48] = (110, 160, 230)
-    img[48:] = (90, 150, 60)
-    Image.fromarray(img).save(tmp_path / "meadow.png")
-    return tmp_path / "meadow.png"
-
-
 def backdrop_means(path):
     from studio.backdrop import load_backdrop
     from studio.storage import ProjectFile
@@ -149,7 +141,7 @@ def test_depth_model_chosen_in_settings_lifts_the_photo_and_flags_override(home,
     from pipelines.neural.tiny import save_tiny_depth
 
     save_tiny_depth(home.parent / "models" / "tiny-depth")
-    img = photo(tmp_path)
+    img = meadow_photo(tmp_path)
 
     def new(name, *flags):
         out = tmp_path / f"{name}.tidepool"
