@@ -978,7 +978,7 @@ class World:
         if out is None:
             with self._view_lock:  # a worker building this very anchor finishes first
                 out = self._cached_view(key) or self._build_view(anchor, slack, budget, hidden)
-        self._prefetch_view(camera, budget, hidden)
+        self._prefetch_view(camera, budget, hidden, here=key)
         return out
 
     def _view_key(self, anchor: Camera, budget: int, hidden: frozenset[str]) -> tuple:
@@ -1010,10 +1010,13 @@ class World:
                 self._anchor_views.popitem(last=False)
         return out
 
-    def _prefetch_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> None:
+    def _prefetch_view(
+        self, camera: Camera, budget: int, hidden: frozenset[str], *, here: tuple
+    ) -> None:
         """Queue building the next view anchor `camera` will reach at its current pace
         (position and yaw, looking up to `VIEW_LOOKAHEAD` frames ahead), so walking or turning
-        does not stall on it: the next one, since the frame thread waits for a build under way."""
+        does not stall on it: the next one, since the frame thread waits for a build under way.
+        `here` is the key of the anchor `camera` is at."""
         prev, self._prev_pose = self._prev_pose, (camera.position.copy(), camera.yaw, camera.pitch)
         if self._pool is None or prev is None:
             return
@@ -1022,7 +1025,6 @@ class World:
             return
         turn = (camera.yaw - prev[1] + 180.0) % 360.0 - 180.0
         tilt = camera.pitch - prev[2]
-        here = self._view_key(view_anchor(camera)[0], budget, hidden)
         for k in range(1, VIEW_LOOKAHEAD + 1):
             ahead = Camera(
                 camera.position + k * step, yaw=camera.yaw + k * turn,
