@@ -773,6 +773,16 @@ def _resolve_target(m: _Mention, scene: Scene | None, *, plural_ok: bool = True)
     raise _Unresolved(f"{m.phrase} is not a character")
 
 
+def _character_or_player(
+    s: _Slots, scene: Scene | None, near: tuple[float, float, float] | None, doing: str
+) -> str:
+    """The character (or "player") the command's object names; landmarks are refused."""
+    who = "player" if s.obj is None else _resolve_place(s.obj, scene, near)
+    if not isinstance(who, str):
+        raise _Unresolved(f"{doing} characters or you, not landmarks")
+    return who
+
+
 def _resolve_place(
     m: _Mention, scene: Scene | None, near: tuple[float, float, float] | None
 ) -> str | tuple[float, float, float]:
@@ -904,9 +914,7 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
             f"{who} {'runs' if run else 'goes'} to {s.place.phrase}"
         )
     if i == "follow":
-        leader = "player" if s.obj is None else _resolve_place(s.obj, scene, spos)
-        if not isinstance(leader, str):
-            raise _Unresolved("characters follow characters or you, not landmarks")
+        leader = _character_or_player(s, scene, spos, "characters follow")
         return [Follow(tick=0, target=target, leader=leader)], (
             f"{who} follows {s.obj.phrase if s.obj else 'you'}"
         )
@@ -918,9 +926,7 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
             f"{who} flee from {s.obj.phrase if s.obj else 'you'}"
         )
     if i == "attack":
-        victim = "player" if s.obj is None else _resolve_place(s.obj, scene, spos)
-        if not isinstance(victim, str):
-            raise _Unresolved("characters attack characters or you, not landmarks")
+        victim = _character_or_player(s, scene, spos, "characters attack")
         return [Attack(tick=0, target=target, victim=victim)], (
             f"{who} attacks {s.obj.phrase if s.obj else 'you'}"
         )
