@@ -19,6 +19,7 @@ from numba import njit, prange
 
 from studio.camera import Camera
 from studio.lighting import Lighting, grade, linear_to_srgb, srgb_to_linear
+from studio.render.cpu import parallel_launch
 from studio.terrain import _noise, hash_uniform, smoothstep, stable_seed
 
 _CLOUD_COVER = {"clear": 0.3, "cloudy": 0.7, "fog": 0.6, "rain": 0.9, "snow": 0.85, "storm": 1.0}
@@ -303,7 +304,7 @@ def _sky_rows(alpha: np.ndarray) -> int:
 
 # Deterministic on purpose (no fastmath): every pixel is computed alone, so the output is the
 # same byte for byte for any thread count, and frames match `tidepool render` exactly.
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def _fog_composite(c, scale, alpha, depth, unit, ray_len, ry, sky, fog, y0, density, f0, f1, out):
     """out (H, W, 3) uint8 = c*scale*(1-f) + alpha*f*fog + (1-alpha)*sky, f the fog amount.
 
@@ -390,11 +391,13 @@ def composite(
     unit, ray_len = cache.camera_rays(K, W, H)
     ry = np.ascontiguousarray(camera.T_world_camera[1, :3], np.float64)
     out = np.empty((H, W, 3), np.uint8)
-    _fog_composite(
-        c, scale, np.ascontiguousarray(alpha, np.float32), np.ascontiguousarray(depth, np.float32),
-        unit, ray_len, ry, sky, fog, float(camera.position[1] - fog_base_height),
-        float(light.fog_density), float(fade_start), float(fade_end), out,
-    )  # fmt: skip
+    with parallel_launch():
+        _fog_composite(
+            c, scale, np.ascontiguousarray(alpha, np.float32),
+            np.ascontiguousarray(depth, np.float32), unit, ray_len, ry, sky, fog,
+            float(camera.position[1] - fog_base_height), float(light.fog_density),
+            float(fade_start), float(fade_end), out,
+        )  # fmt: skip
     return out
 
 
@@ -414,11 +417,12 @@ def _upsample(img: np.ndarray, H: int, W: int) -> np.ndarray:
     edges clamped (what Pillow's BILINEAR does when enlarging; tested against it)."""
     h, w = img.shape[:2]
     out = np.empty((H, W, 3), np.float32)
-    _bilinear_up(np.ascontiguousarray(img, np.float32), h / H, w / W, out)
+    with parallel_launch():
+        _bilinear_up(np.ascontiguousarray(img, np.float32), h / H, w / W, out)
     return out
 
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def _bilinear_up(img, sy, sx, out):
     h, w = img.shape[0], img.shape[1]
     H, W = out.shape[0], out.shape[1]

@@ -22,7 +22,7 @@ from studio.assets import make_creature
 from studio.camera import Camera
 from studio.conventions import TICK_HZ
 from studio.gaussians import Gaussians
-from studio.render import Frame
+from studio.render import Cancel, Frame
 from studio.scatter import PropInstance
 from studio.sim.animation import creature_poses
 from studio.sim.placed import directed_props
@@ -147,12 +147,13 @@ def render_state(
     budget: int = 250_000,
     backend: str = "auto",
     draw_player: bool | None = None,
+    cancel: Cancel | None = None,
 ) -> Frame:
     """The frame `camera` sees at `state`: world, sky, weather, creatures, debris, the player
     and props as the state changed them.
 
     The player's body is drawn unless the camera is at the eye (first person);
-    pass `draw_player` to override.
+    pass `draw_player` to override. A set `cancel` stops it with `RenderCancelled`.
     """
     sync_world(world, state)
     if draw_player is None:
@@ -169,4 +170,5 @@ def render_state(
         backend=backend,
         creatures=False,
         extra=extra,
+        cancel=cancel,
     )

@@ -36,6 +36,7 @@ from studio.proplod import (
     drawn_until,
     plod_for,
 )
+from studio.render.common import Cancel
 from studio.scatter import FLYERS, CreatureSpawn, PropInstance, Scatter, SpawnPoint
 from studio.sky import SkyCache
 from studio.spec import WorldSpec
@@ -1216,12 +1217,14 @@ class World:
         creatures: bool = True,
         extra: Gaussians | None = None,
         hidden: frozenset[str] = frozenset(),
+        cancel: Cancel | None = None,
     ):  # -> studio.render.Frame
         """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`).
 
         `creatures=False` leaves out the spec's creatures at rest; `extra` adds already-lit
         Gaussians (a simulation state's creatures, debris, the player: see studio.view);
-        props whose ids are in `hidden` are left out (see `gaussians_in_view`).
+        props whose ids are in `hidden` are left out (see `gaussians_in_view`). A set `cancel`
+        stops the frame with `studio.render.RenderCancelled`.
         """
         from studio.render import Frame, render
         from studio.sky import composite
@@ -1232,7 +1235,12 @@ class World:
             camera, budget, time_s=time_s, creatures=creatures, hidden=frozenset(hidden),
             extra=extra,
         )  # fmt: skip
-        fr = render(g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend)
+        fr = render(
+            g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend,
+            cancel=cancel,
+        )  # fmt: skip
+        if cancel is not None:
+            cancel.check()
         rgb = composite(
             fr.rgb, fr.alpha, fr.depth, camera.with_size(W, H), self.lighting,
             seed=self.spec.seed, weather=self.weather.kind,

@@ -5,6 +5,15 @@ for tests) and "auto" (cuda when torch sees a GPU and gsplat imports, else cpu; 
 """
 
 from studio.render.api import Backend, render, render_view, resolve_backend
-from studio.render.common import Frame, RenderError
+from studio.render.common import Cancel, Frame, RenderCancelled, RenderError
 
-__all__ = ["Backend", "Frame", "RenderError", "render", "render_view", "resolve_backend"]
+__all__ = [
+    "Backend",
+    "Cancel",
+    "Frame",
+    "RenderCancelled",
+    "RenderError",
+    "render",
+    "render_view",
+    "resolve_backend",
+]

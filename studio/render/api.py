@@ -10,7 +10,7 @@ import numpy as np
 
 from studio.camera import Camera
 from studio.gaussians import Gaussians
-from studio.render.common import Frame, RenderError, prepare_inputs
+from studio.render.common import Cancel, Frame, RenderError, prepare_inputs
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ def render_view(
     far: float = 1e10,
     background: tuple[float, float, float] = (0.0, 0.0, 0.0),
     backend: Backend = "auto",
+    cancel: Cancel | None = None,
 ) -> Frame:
     """Render Gaussians seen through an OpenCV view matrix and intrinsics K.
 
@@ -56,6 +57,7 @@ def render_view(
     only where needed), and quaternions are normalised. Shapes are checked; values are not
     (call ``Gaussians.validate()`` on outside data), but non-finite Gaussians never draw.
     Gaussians whose mean lies outside (near, far) in depth are culled, as in gsplat.
+    A set `cancel` stops the render early with `RenderCancelled`.
     """
     inp = prepare_inputs(
         gaussians, viewmat, K, width, height, near=near, far=far, background=background
@@ -64,14 +66,20 @@ def render_view(
     if chosen == "cpu":
         from studio.render.cpu import render_cpu
 
-        return render_cpu(inp)
+        return render_cpu(inp, cancel=cancel)
+    if cancel is not None:
+        cancel.check()
     if chosen == "cuda":
         from studio.render.cuda import render_cuda
 
-        return render_cuda(inp)
-    from studio.render.reference import render_reference
+        frame = render_cuda(inp)
+    else:
+        from studio.render.reference import render_reference
 
-    return render_reference(inp)
+        frame = render_reference(inp)
+    if cancel is not None:
+        cancel.check()
+    return frame
 
 
 def render(
@@ -82,6 +90,7 @@ def render(
     height: int | None = None,
     background: tuple[float, float, float] = (0.0, 0.0, 0.0),
     backend: Backend = "auto",
+    cancel: Cancel | None = None,
 ) -> Frame:
     """Render Gaussians from a `Camera`: rgb uint8 (H, W, 3), depth and alpha float32 (H, W).
 
@@ -104,4 +113,5 @@ def render(
         far=camera.far,
         background=background,
         backend=backend,
+        cancel=cancel,
     )

@@ -38,6 +38,38 @@ class RenderError(ValueError):
     """A render input is unusable; the message names it and the fix."""
 
 
+class RenderCancelled(Exception):
+    """A render stopped early because its `Cancel` was set; it produced no frame."""
+
+
+class Cancel:
+    """A flag another thread sets to stop a render that is no longer wanted (the live viewport
+    sets it when a key press arrives during a frame that cannot show it).
+
+    The CPU kernels read the flag between chunks of work (a tile, a few thousand Gaussians), so
+    a render stops within about a millisecond and raises `RenderCancelled`; the other backends
+    check it between stages. `clear()` before each render.
+    """
+
+    def __init__(self) -> None:
+        self.flag = np.zeros(1, np.int64)  # read atomically by the kernels
+
+    def set(self) -> None:
+        self.flag[0] = 1
+
+    def clear(self) -> None:
+        self.flag[0] = 0
+
+    @property
+    def is_set(self) -> bool:
+        return bool(self.flag[0])
+
+    def check(self) -> None:
+        """Raise `RenderCancelled` if the flag is set."""
+        if self.flag[0]:
+            raise RenderCancelled("render cancelled")
+
+
 @dataclass(eq=False)
 class Frame:
     """One rendered image.

@@ -30,7 +30,10 @@ The conventions (constants, pixel centres at +0.5, the Jacobian clamp) are those
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -40,10 +43,46 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from studio.render.common import ALPHA_MAX, ALPHA_MIN, EPS2D, FOV_CLAMP, T_MIN, Frame, SplatInputs
+from studio.render.common import (
+    ALPHA_MAX,
+    ALPHA_MIN,
+    EPS2D,
+    FOV_CLAMP,
+    T_MIN,
+    Cancel,
+    Frame,
+    RenderCancelled,
+    SplatInputs,
+)
 
 TILE = 16
 """Tile side in pixels."""
+
+
+def _threadsafe_layer() -> bool:
+    """Whether numba's threading layer lets several threads launch parallel regions at once:
+    tbb and omp do; the fallback workqueue (used when neither library is installed) aborts."""
+    if numba.config.THREADING_LAYER == "workqueue":
+        return False
+    for pool in ("numba.np.ufunc.tbbpool", "numba.np.ufunc.omppool"):
+        try:
+            importlib.import_module(pool)
+            return True
+        except Exception:  # a missing shared library is an ImportError or an OSError
+            continue
+    return False
+
+
+_THREADSAFE = _threadsafe_layer()
+_LAUNCH_LOCK = threading.Lock()
+
+
+def parallel_launch() -> contextlib.AbstractContextManager:
+    """Hold around parallel kernels. The kernels release the GIL (``nogil=True``), so the
+    server's event loop and other sessions keep running during a frame; where the threading
+    layer cannot take launches from two threads at once, this serialises them."""
+    return contextlib.nullcontext() if _THREADSAFE else _LAUNCH_LOCK
+
 
 # Record layout of one projected, sorted Gaussian (float32, 16 fields = 64 bytes).
 _X, _Y, _A, _B, _C, _L, _OP, _Z, _R, _G, _BL, _HX, _HY, _DET, _DYM, _INVA = range(16)
@@ -71,6 +110,8 @@ _CHUNK = 4096
 _DEPTH_CHUNKS = 4
 """Depth chunks per worker in the scatter, so a worker whose core is busy holds up little."""
 
+LEVEL_OPAQUE = 2.0 * math.log(1.0 / ALPHA_MIN) * 1.001 + 1e-3
+"""An upper bound of an opacity-1 Gaussian's level (q where its alpha falls to ALPHA_MIN)."""
 SIGMA2_MAX = 1e10
 """px²: larger eigenvalues of a projected covariance are clamped (the splat is flat over any image)."""
 
@@ -95,14 +136,14 @@ def _fetch_add(typingctx, arr, idx, val):
 _PROJECT_MATH = {"nsz", "arcp", "contract"}
 
 
-@njit(parallel=True, cache=True, fastmath=_PROJECT_MATH)
-def _project(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
-             far, out, vis, ub, n_workers):  # fmt: skip
+@njit(parallel=True, cache=True, nogil=True, fastmath=_PROJECT_MATH)
+def _project(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy, width, height,
+             near, far, out, vis, ub, n_workers, stop):  # fmt: skip
     """Project N Gaussians into (N, 16) float32 records (fields above).
 
     vis (N,) uint8 marks the Gaussians drawn; ub (N,) int64 bounds how many tiles each touches
     (its bounding box in tiles, a pixel wider), the room `_list_tiles` gets for its tile ids.
-    Workers take _CHUNK Gaussians at a time until none are left.
+    Workers take _CHUNK Gaussians at a time until none are left, or until stop[0] is set.
     """
     n = means.shape[0]
     lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
@@ -113,16 +154,17 @@ def _project(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, 
     for _w in prange(n_workers):
         while True:
             c0 = _fetch_add(next_chunk, 0, _CHUNK)
-            if c0 >= n:
+            if c0 >= n or _fetch_add(stop, 0, 0):
                 break
             for i in range(c0, min(c0 + _CHUNK, n)):
-                _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width,
-                             height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i)  # fmt: skip
+                _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy,
+                             width, height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub,
+                             i)  # fmt: skip
 
 
 @njit(inline="always", fastmath=_PROJECT_MATH)
-def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, width, height, near,
-                 far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i):  # fmt: skip
+def _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy, width,
+                 height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i):  # fmt: skip
     """Gaussian i of `_project`."""
     vis[i] = 0
     ub[i] = 0
@@ -135,6 +177,25 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
         return
     x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
     y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
+    sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
+    rz = 1.0 / z
+    tx = z * min(lim_x, max(-lim_xn, x * rz))
+    ty = z * min(lim_y, max(-lim_yn, y * rz))
+    j02 = -fx * tx * rz * rz
+    j12 = -fy * ty * rz * rz
+    mx = fx * x * rz + cx
+    my = fy * y * rz + cy
+    # Cheap cull first (most culled Gaussians are beside the view): a row of P = J·V_R·R·S has
+    # norm <= |J row|·v_norm·max scale, which bounds the ellipse's half extents from above.
+    # The bound takes the level of opacity 1 (or ln y <= y - 1 above it): no log per culled splat.
+    lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.0 * (op - 1.0)
+    s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
+    hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
+    hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
+    if not (
+        mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
+    ):
+        return
     # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.
     qw, qx, qy, qz = (
         np.float64(quats[i, 0]),
@@ -147,7 +208,6 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
         return
     rn = 1.0 / qn
     qw, qx, qy, qz = qw * rn, qx * rn, qy * rn, qz * rn  # normalised, as gsplat does
-    sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
     r00 = 1 - 2 * (qy * qy + qz * qz)
     r01 = 2 * (qx * qy - qw * qz)
     r02 = 2 * (qx * qz + qw * qy)
@@ -166,12 +226,7 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
     m20 = (V[2, 0] * r00 + V[2, 1] * r10 + V[2, 2] * r20) * sx
     m21 = (V[2, 0] * r01 + V[2, 1] * r11 + V[2, 2] * r21) * sy
     m22 = (V[2, 0] * r02 + V[2, 1] * r12 + V[2, 2] * r22) * sz
-    rz = 1.0 / z
-    tx = z * min(lim_x, max(-lim_xn, x * rz))
-    ty = z * min(lim_y, max(-lim_yn, y * rz))
     # P = J · M (2x3), J = [[fx/z, 0, -fx tx/z²], [0, fy/z, -fy ty/z²]]; Σ2 = P Pᵀ + EPS2D·I.
-    j02 = -fx * tx * rz * rz
-    j12 = -fy * ty * rz * rz
     p00 = fx * rz * m00 + j02 * m20
     p01 = fx * rz * m01 + j02 * m21
     p02 = fx * rz * m02 + j02 * m22
@@ -199,8 +254,6 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
     det = sxx * syy - sxy * sxy
     if not det > 0.0:
         return
-    mx = fx * x * rz + cx
-    my = fy * y * rz + cy
     # alpha >= ALPHA_MIN  <=>  q <= level. float32 log is cheaper; the level only bounds the
     # pixels visited (blending tests each alpha), so round it up a little.
     level = 2.0 * math.log(np.float32(op) * np.float32(1.0 / ALPHA_MIN)) * (1.0 + 1e-5) + 1e-5
@@ -237,7 +290,7 @@ def _project_one(means, quats, scales, opacities, colors, V, fx, fy, cx, cy, wid
     vis[i] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _visible_keys(vis, rec):
     """The visible Gaussians in memory order, order (M,) int32, and their sort keys (M,) uint32:
     the depth's float bits (depths are positive, so the bits order like the floats)."""
@@ -259,7 +312,7 @@ def _visible_keys(vis, rec):
 
 # Serial on purpose: a parallel version (per-block counts, 6 parallel regions) was no faster on
 # 2 cores and slower under load, where every region waits for a descheduled worker.
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _radix_argsort(keys, idx):
     """Reorder idx (M,) int32 by keys (M,) uint32: LSD radix sort, 3 stable passes of 11 bits."""
     m = keys.shape[0]
@@ -286,7 +339,7 @@ def _radix_argsort(keys, idx):
     return idx
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ranks_and_bases(order, ub):
     """rank (N,) int32: each visible Gaussian's place in depth order; base (N + 1,) int64: where
     its tile ids start (prefix sums of ub). Serial: under a millisecond, less than the cost of
@@ -351,8 +404,9 @@ def _single_tile(r, tiles_x, tiles_y):
     return -1
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chunks, n_workers):
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chunks, n_workers,
+                stop):  # fmt: skip
     """Each visible Gaussian's tiles, and the entries per (depth chunk, tile).
 
     Gaussian i's tile ids go to tiles_of[base[i]:base[i] + n_tiles[i]]. Chunk ch holds depth
@@ -371,7 +425,7 @@ def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chun
         counts = per_worker[w]
         while True:
             g0 = _fetch_add(next_chunk, 0, _CHUNK)
-            if g0 >= n:
+            if g0 >= n or _fetch_add(stop, 0, 0):
                 break
             for i in range(g0, min(n, g0 + _CHUNK)):
                 if vis[i] == 0:
@@ -399,8 +453,8 @@ def _list_tiles(rec, vis, rank, m, base, tiles_x, tiles_y, width, height, n_chun
     return tiles_of, n_tiles, per_worker.sum(axis=0)
 
 
-@njit(parallel=True, cache=True)
-def _scatter(order, base, tiles_of, n_tiles, counts, n_workers):
+@njit(parallel=True, cache=True, nogil=True)
+def _scatter(order, base, tiles_of, n_tiles, counts, n_workers, stop):
     """Per-tile depth-ordered lists: offsets (tiles + 1,) int64 and ids (entries,) int32 rows of rec.
 
     Chunk ch writes its entries for tile t after those of chunks < ch, in its own (depth)
@@ -423,7 +477,7 @@ def _scatter(order, base, tiles_of, n_tiles, counts, n_workers):
     for _w in prange(n_workers):
         while True:
             ch = _fetch_add(next_chunk, 0, 1)
-            if ch >= n_chunks:
+            if ch >= n_chunks or _fetch_add(stop, 0, 0):
                 break
             for k in range(ch * step, min(m, (ch + 1) * step)):
                 i = order[k]
@@ -435,7 +489,7 @@ def _scatter(order, base, tiles_of, n_tiles, counts, n_workers):
     return offsets, ids
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _tile_order(offsets):
     """Tiles (T,) int32 by decreasing expected cost (list length plus a fixed cost per tile for
     writing it out): workers take them in this order, so the long ones start first."""
@@ -473,7 +527,7 @@ def _exp_neg_half(q):
     return p * p
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=True, cache=True, nogil=True)
 def _blend_tile(rec, ids, e0, e1, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_live, buf):
     """Blend tile list entries e0..e1 into the tile's 16x16 accumulators, front to back.
 
@@ -556,13 +610,16 @@ def _blend_entries(buf, n, tx0, ty0, th, acc_r, acc_g, acc_b, acc_d, trans, row_
     return False
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb, depth, alpha):
+@njit(parallel=True, fastmath=True, cache=True, nogil=True)
+def _blend(
+    rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb, depth, alpha, stop
+):
     """Front-to-back blending of every tile; writes rgb (H, W, 3) uint8, depth and alpha (H, W).
 
     Each worker takes the next tile of `tiles` (costliest first) until none is left: dynamic
     scheduling, so a worker whose core is busy with another process does not hold up the frame.
-    A tile's pixels do not depend on which worker blends it.
+    A tile's pixels do not depend on which worker blends it. Workers stop early once stop[0] is
+    set (the frame is then incomplete and is thrown away).
     """
     next_tile = np.zeros(1, np.int64)
     rgb_f = rgb.reshape(-1)  # flat views: unsigned indices, no wrap-around checks
@@ -580,7 +637,7 @@ def _blend(rec, offsets, ids, tiles, n_workers, tiles_x, width, height, bg, rgb,
         px8 = np.empty(3 * TILE, np.uint8)
         while True:
             j = _fetch_add(next_tile, 0, 1)
-            if j >= tiles.shape[0]:
+            if j >= tiles.shape[0] or _fetch_add(stop, 0, 0):
                 break
             t = tiles[j]
             tx0 = (t % tiles_x) * TILE
@@ -642,8 +699,25 @@ def _to_u8(v):
     return np.uint8(np.int32(min(max(v, _F0), _F1) * np.float32(255.0) + _HALF))
 
 
-def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
-    """Render with the numba kernels; fills `times` (ms per stage) when given."""
+def render_cpu(
+    inp: SplatInputs, *, times: StageTimes | None = None, cancel: Cancel | None = None
+) -> Frame:
+    """Render with the numba kernels; fills `times` (ms per stage) when given.
+
+    A set `cancel` stops the kernels at their next chunk of work and raises `RenderCancelled`
+    (checked after every stage, so a stage never reads what a stopped one left unfinished).
+    """
+    stop = cancel.flag if cancel is not None else np.zeros(1, np.int64)
+
+    def check() -> None:
+        if stop[0]:
+            raise RenderCancelled("render cancelled")
+
+    with parallel_launch():
+        return _render_stages(inp, times, stop, check)
+
+
+def _render_stages(inp: SplatInputs, times: StageTimes | None, stop, check) -> Frame:
     W, H = inp.width, inp.height
     tiles_x = (W + TILE - 1) // TILE
     tiles_y = (H + TILE - 1) // TILE
@@ -654,24 +728,31 @@ def render_cpu(inp: SplatInputs, *, times: StageTimes | None = None) -> Frame:
     vis = np.zeros(len(inp), np.uint8)
     ub = np.zeros(len(inp), np.int64)
     if len(inp):
-        _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat,
+        v_norm2 = float(np.linalg.norm(inp.viewmat[:3, :3].astype(np.float64), 2)) ** 2
+        _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat, v_norm2,
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
-                 rec, vis, ub, n_workers)  # fmt: skip
+                 rec, vis, ub, n_workers, stop)  # fmt: skip
+    check()
     t1 = time.perf_counter()
     order, keys = _visible_keys(vis, rec)  # (M,) visible Gaussians and their depth bits
     order = _radix_argsort(keys, order)  # front to back; stable for equal depths
     t_sort = time.perf_counter()
     rank, base = _ranks_and_bases(order, ub)
+    check()
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
                                             tiles_y, W, H, _DEPTH_CHUNKS * n_workers,
-                                            n_workers)  # fmt: skip
-    offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts, n_workers)
+                                            n_workers, stop)  # fmt: skip
+    check()
+    offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts, n_workers, stop)
+    check()
     tiles = _tile_order(offsets)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
     depth = np.empty((H, W), np.float32)
     alpha = np.empty((H, W), np.float32)
-    _blend(rec, offsets, ids, tiles, n_workers, tiles_x, W, H, inp.background, rgb, depth, alpha)
+    _blend(rec, offsets, ids, tiles, n_workers, tiles_x, W, H, inp.background, rgb, depth, alpha,
+           stop)  # fmt: skip
+    check()
     t3 = time.perf_counter()
     if times is not None:
         times.project_ms = 1e3 * (t1 - t0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numba
@@ -11,7 +12,7 @@ import pytest
 
 from studio.camera import Camera
 from studio.gaussians import Gaussians
-from studio.render import Frame, RenderError, render, render_view
+from studio.render import Cancel, Frame, RenderCancelled, RenderError, render, render_view
 from studio.render.api import auto_backend
 from studio.render.common import prepare_inputs
 from studio.render.cuda import GSPLAT_ALPHA_MAX, cuda_available
@@ -256,6 +257,78 @@ def test_result_does_not_depend_on_the_thread_count():
         numba.set_num_threads(before)
     assert (one.rgb == many.rgb).all()
     np.testing.assert_array_equal(one.depth, many.depth)
+
+
+def test_a_scaled_view_matrix_matches_the_reference():
+    """The CPU backend culls early with a bound on each splat's extent that uses the view
+    rotation's norm. Under a view matrix that also scales (not a rigid camera), splats centred
+    just outside the image still reach into it, and must be drawn as the reference draws them."""
+    cam = Camera(position=np.zeros(3), width=200, height=150)  # looks down -Z
+    K = cam.K()
+    rng = np.random.default_rng(9)
+    n = 3000
+    z = rng.uniform(4.0, 8.0, n)
+    sigma = 0.15  # metres; about 4 px at 6 m before scaling
+    # Centres up to 3.3 σ x 1.7 (in pixels) outside the image's left and right edges.
+    reach = 3.3 * sigma * K[0, 0] / z * 1.7
+    side = rng.choice([-1.0, 1.0], n)
+    u = np.where(side < 0, -rng.uniform(0, 1, n) * reach, 200 + rng.uniform(0, 1, n) * reach)
+    v = rng.uniform(0, 150, n)
+    x_cam = (u - K[0, 2]) / K[0, 0] * z
+    y_cam = (v - K[1, 2]) / K[1, 1] * z
+    means = (cam.T_world_camera @ np.stack([x_cam, y_cam, z, np.ones(n)]))[:3].T / 1.7
+    g = Gaussians(
+        means=means,
+        quats=np.tile([1.0, 0.0, 0.0, 0.0], (n, 1)),
+        scales=np.full((n, 3), sigma / 1.7),
+        opacities=np.ones(n) * 0.9,
+        colors=rng.uniform(0, 1, (n, 3)),
+    )
+    V = cam.viewmat().copy()
+    V[:3, :] *= 1.7  # camera coordinates 1.7x larger: the splats land where planned above
+    ref = render_view(g, V, K, 200, 150, background=BG, backend="reference")
+    assert (ref.alpha > 0.1).mean() > 0.05  # the splats beyond the edges do reach in
+    assert_matches(render_view(g, V, K, 200, 150, background=BG, backend="cpu"), ref)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "reference"])
+def test_a_cancelled_render_raises_and_leaves_nothing_behind(backend):
+    g = random_scene(800, seed=10, scale=(0.05, 0.3), anisotropy=4.0, opacity=(0.2, 1.0))
+    cam = front_camera(120, 90)
+    cancel = Cancel()
+    cancel.set()
+    with pytest.raises(RenderCancelled):
+        render(g, cam, background=BG, backend=backend, cancel=cancel)
+    cancel.clear()
+    again = render(g, cam, background=BG, backend=backend, cancel=cancel)
+    fresh = render(g, cam, background=BG, backend=backend)
+    np.testing.assert_array_equal(again.rgb, fresh.rgb)
+    np.testing.assert_array_equal(again.depth, fresh.depth)
+
+
+def test_a_render_is_cancelled_from_another_thread_while_it_runs():
+    """What the live viewport does when a key arrives mid-frame: another thread sets the flag
+    and the render stops with RenderCancelled instead of finishing a frame nobody wants."""
+    g = random_scene(1_000_000, seed=11, scale=(0.01, 0.05), anisotropy=2.0, opacity=(0.5, 1.0),
+                     extent=5.0)  # fmt: skip
+    cam = front_camera(1280, 720, distance=12.0)
+    cancel = Cancel()
+    started = threading.Event()
+    outcome: list[object] = []
+
+    def run() -> None:
+        started.set()
+        try:
+            outcome.append(render(g, cam, backend="cpu", cancel=cancel))
+        except RenderCancelled as e:
+            outcome.append(e)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    started.wait()
+    cancel.set()
+    worker.join(timeout=60)
+    assert not worker.is_alive() and isinstance(outcome[0], RenderCancelled)
 
 
 def test_cuda_without_gsplat_says_how_to_install_it():
