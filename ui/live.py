@@ -36,6 +36,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from studio.conventions import TICK_HZ
 from studio.events import InputEvent, ModeEvent
+from studio.render import Cancel, RenderCancelled
 from ui import protocol as P
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,12 @@ class LiveSession:
         self._messages: deque[dict] = deque(maxlen=64)
         self._state: dict[str, Any] = {}
         self._stop = threading.Event()
+        self.playing = False
+        self.cancel = Cancel()
+        """Set to stop the frame in flight (see `interrupt`)."""
+        self._rendering = False
+        self._cancelled_last = False
+        self.frames_cancelled = 0
         self.detached_at: float | None = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"live-{sid}", daemon=True)
         self._thread.start()
@@ -151,6 +158,21 @@ class LiveSession:
         self.inbox.put_nowait(
             (time.monotonic(), P.Ping(t="ping", id=-1))
         )  # wake the worker: resend status
+
+    def interrupt(self, msg: P.ClientMessage) -> None:
+        """Stop the frame in flight when a key goes down or up while playing: that frame cannot
+        show the key, and finishing it first would make the key wait for two frames instead of
+        one. Called before the message is queued, so the frame it stops never holds it. A frame
+        that follows a stopped one always finishes, so a stream of keys cannot starve the view.
+        Mouse look never stops a frame (it streams at the display's rate)."""
+        if (
+            isinstance(msg, P.Input)
+            and msg.held is not None
+            and self.playing
+            and self._rendering
+            and not self._cancelled_last
+        ):
+            self.cancel.set()
 
     def detach(self, client: _Client) -> None:
         with self._lock:
@@ -184,6 +206,7 @@ class LiveSession:
             if len(ms)
             else None
         )
+        out["frames_cancelled"] = self.frames_cancelled
         return out
 
     def close(self, *, wait: bool = True) -> None:
@@ -496,7 +519,7 @@ class LiveSession:
         s = self.session
         frame = render_state(
             self.world, s.state, self._camera(size), width=size[0], height=size[1],
-            budget=self.budget,
+            budget=self.budget, cancel=self.cancel,
         )  # fmt: skip
         return frame.rgb
 
@@ -512,7 +535,17 @@ class LiveSession:
     def _render(self) -> None:
         size = self.size
         t0 = time.perf_counter()
-        rgb = self._render_rgb(size)
+        self.cancel.clear()
+        self._rendering = True
+        try:
+            rgb = self._render_rgb(size)
+        except RenderCancelled:  # a key arrived; the loop steps it in and renders again
+            self._cancelled_last = True
+            self.frames_cancelled += 1
+            return
+        finally:
+            self._rendering = False
+        self._cancelled_last = False
         jpeg = jpeg_bytes(rgb)
         ms = (time.perf_counter() - t0) * 1000.0
         self.dirty = False
@@ -767,6 +800,7 @@ async def serve_socket(ws: WebSocket, hub: LiveHub) -> None:
                     break
                 live._publish({"t": "error", "message": str(e)})
                 continue
+            live.interrupt(msg)
             try:
                 live.inbox.put_nowait((time.monotonic(), msg))
             except queue.Full:

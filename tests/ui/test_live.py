@@ -152,6 +152,50 @@ def test_holding_w_walks_at_walking_speed(client, library):
     assert walked == pytest.approx(4.0 * (up - down) / 30, abs=0.15)
 
 
+def test_keys_that_stop_frames_in_flight_are_never_lost(client, library):
+    """A key that arrives while a frame renders stops that frame (it could not show the key),
+    and the loop renders again with the key stepped in. Rapid W presses at 640×360 stop
+    frames, yet every key is reflected by a frame, recorded as an event, and walked: the
+    player moves 4 m/s for exactly the recorded ticks W was down."""
+    from studio.storage import ProjectFile
+
+    with client.websocket_connect("/ws/live") as ws:
+        ws.send_text(hello(width=640, height=360))
+        read_until(ws, is_("welcome"))
+        ws.send_text('{"t": "play"}')
+        # Release whatever an earlier test left held, and start from a status after that.
+        ws.send_text(json.dumps({"t": "input", "id": 1, "held": []}))
+        released = read_until(ws, lambda m: is_frame(m) and m[0].last_input == 1)[0].tick
+        start = read_until(ws, lambda m: is_("status")(m) and m["tick"] >= released)
+        n = 41
+        for i in range(2, n + 1):
+            ws.send_text(json.dumps({"t": "input", "id": i, "held": [] if i % 2 else ["w"]}))
+            time.sleep(0.02)
+        read_until(ws, lambda m: is_frame(m) and m[0].last_input == n, limit=2000)
+        ws.send_text('{"t": "pause"}')
+        end = read_until(ws, lambda m: is_("status")(m) and not m["playing"], limit=2000)
+        stats = client.get(f"/api/sessions/{start['session']}").json()
+    assert stats["frames_cancelled"] >= 1
+    with ProjectFile.open(library / "a-grassy-meadow.tidepool", readonly=True) as store:
+        branch = next(b for b in store.branches() if b.name == end["branch"])
+        changes = [
+            (e.tick, json.loads(e.body).get("held"))
+            for e in store.events(branch.id)
+            if e.kind == "input" and start["tick"] <= e.tick and "held" in json.loads(e.body)
+        ]
+    held_ticks, down_at = 0, None
+    for tick, held in changes:
+        if held == ["w"] and down_at is None:
+            down_at = tick
+        elif held == [] and down_at is not None:
+            held_ticks, down_at = held_ticks + tick - down_at, None
+    assert down_at is None  # the last key (an odd id) released W
+    a, b = start["player"], end["player"]
+    walked = ((b["x"] - a["x"]) ** 2 + (b["z"] - a["z"]) ** 2) ** 0.5
+    assert held_ticks > 0
+    assert walked == pytest.approx(4.0 * held_ticks / 30, abs=0.05)
+
+
 def test_session_resumes_after_restart(library):
     """Branch, tick and player come back in a new app (a server restart) with the session id."""
     with TestClient(create_app(library, linger_s=0.0)) as c, c.websocket_connect("/ws/live") as ws:
