@@ -52,7 +52,6 @@ from studio.render.common import (
     T_MIN,
     Cancel,
     Frame,
-    RenderCancelled,
     SplatInputs,
 )
 
@@ -189,7 +188,7 @@ def _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx
     # Cheap cull first (most culled Gaussians are beside the view): a row of P = J·V_R·R·S has
     # norm <= |J row|·v_norm·max scale, which bounds the ellipse's half extents from above.
     # The bound takes the level of opacity 1 (or ln y <= y - 1 above it): no log per culled splat.
-    lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.0 * (op - 1.0)
+    lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.002 * (op - 1.0)
     s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
     hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
     hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
@@ -718,17 +717,12 @@ def render_cpu(
     A set `cancel` stops the kernels at their next chunk of work and raises `RenderCancelled`
     (checked after every stage, so a stage never reads what a stopped one left unfinished).
     """
-    stop = cancel.flag if cancel is not None else np.zeros(1, np.int64)
-
-    def check() -> None:
-        if stop[0]:
-            raise RenderCancelled("render cancelled")
-
     with parallel_launch():
-        return _render_stages(inp, times, stop, check)
+        return _render_stages(inp, times, cancel if cancel is not None else Cancel())
 
 
-def _render_stages(inp: SplatInputs, times: StageTimes | None, stop, check) -> Frame:
+def _render_stages(inp: SplatInputs, times: StageTimes | None, cancel: Cancel) -> Frame:
+    stop = cancel.flag
     W, H = inp.width, inp.height
     tiles_x = (W + TILE - 1) // TILE
     tiles_y = (H + TILE - 1) // TILE
@@ -743,19 +737,19 @@ def _render_stages(inp: SplatInputs, times: StageTimes | None, stop, check) -> F
         _project(inp.means, inp.quats, inp.scales, inp.opacities, inp.colors, inp.viewmat, v_norm2,
                  K[0, 0], K[1, 1], K[0, 2], K[1, 2], float(W), float(H), inp.near, inp.far,
                  rec, vis, ub, n_workers, stop)  # fmt: skip
-    check()
+    cancel.check()
     t1 = time.perf_counter()
     order, keys = _visible_keys(vis, rec)  # (M,) visible Gaussians and their depth bits
     order = _radix_argsort(keys, order)  # front to back; stable for equal depths
     t_sort = time.perf_counter()
     rank, base = _ranks_and_bases(order, ub)
-    check()
+    cancel.check()
     tiles_of, n_tiles, counts = _list_tiles(rec, vis, rank, order.shape[0], base, tiles_x,
                                             tiles_y, W, H, _DEPTH_CHUNKS * n_workers,
                                             n_workers, stop)  # fmt: skip
-    check()
+    cancel.check()
     offsets, ids = _scatter(order, base, tiles_of, n_tiles, counts, n_workers, stop)
-    check()
+    cancel.check()
     tiles = _tile_order(offsets)
     t2 = time.perf_counter()
     rgb = np.empty((H, W, 3), np.uint8)
@@ -763,7 +757,7 @@ def _render_stages(inp: SplatInputs, times: StageTimes | None, stop, check) -> F
     alpha = np.empty((H, W), np.float32)
     _blend(rec, offsets, ids, tiles, n_workers, tiles_x, W, H, inp.background, rgb, depth, alpha,
            stop)  # fmt: skip
-    check()
+    cancel.check()
     t3 = time.perf_counter()
     if times is not None:
         times.project_ms = 1e3 * (t1 - t0)
