@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import sys
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +69,10 @@ degrees) with its frustum widened to hold every camera that snaps there (`view_a
 consecutive frames share one selection, and a frame stays a pure function of its camera."""
 VIEW_CACHE_ENTRIES = 4
 """View anchors kept built (each is one view's Gaussians, ~15 MB at the 250k budget)."""
+BACKGROUND_NICE = 19
+"""Nice value of the thread that builds chunks and views ahead of the camera (see
+`_background_priority`). Measured walking at 320x180 on 2 cores: frame p95 41 ms at nice 0,
+32 ms at 10, 29 ms at 19, the median unchanged."""
 VIEW_LOOKAHEAD = 6
 """Frames ahead at the camera's current pace whose view anchor is built in the background."""
 DEFAULT_CACHE_BYTES = 512 * 2**20
@@ -236,6 +242,15 @@ def _bilinear(grid: np.ndarray, cx: int, cz: int, x: np.ndarray, z: np.ndarray) 
     return a * (1 - fv) + b * fv
 
 
+def _background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux, where nice is per thread): work done
+    ahead of the camera then takes the cores only when frames leave them idle, instead of
+    stretching the frame in flight."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
 class World:
     """The world a spec describes; see the module docstring."""
 
@@ -274,7 +289,11 @@ class World:
         self._last_bias = 1.0
         """Gaussians the last `gaussians_in_view` (or `frame`) drew, creatures and weather included."""
         self._lock = threading.RLock()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="chunks") if background else None
+        self._pool = (
+            ThreadPoolExecutor(1, thread_name_prefix="chunks", initializer=_background_priority)
+            if background
+            else None
+        )
         self._pending: set[tuple[int, int, int]] = set()
         self.hour = spec.hour
         self.weather = spec.weather

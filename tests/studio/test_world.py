@@ -1,5 +1,9 @@
 """World: props sit on the ground, LOD budget and reach, relighting, colliders, weather."""
 
+import os
+import sys
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,7 +20,7 @@ from studio.spec import (
     WorldSpec,
 )  # fmt: skip
 from studio.weather import particles
-from studio.world import CHUNK_SIZE, World, view_anchor
+from studio.world import BACKGROUND_NICE, CHUNK_SIZE, World, view_anchor
 
 
 @pytest.fixture(scope="module")
@@ -289,3 +293,19 @@ def test_views_built_ahead_of_a_walking_camera_equal_views_built_on_demand():
     finally:
         ahead.close()
         on_demand.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_work_ahead_of_the_camera_runs_at_background_priority():
+    """The chunk/view worker yields the cores to frames: its thread's nice value is raised,
+    and the thread that created the world keeps its own."""
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    world = World(WorldSpec(seed=5), background=True)
+    try:
+        nice = world._pool.submit(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        ).result()
+    finally:
+        world.close()
+    assert nice == max(before, BACKGROUND_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
