@@ -6,9 +6,12 @@ and the INRIA rasteriser are CUDA-only; splax on JAX/CPU reached 1.5 fps on our 
 Stages (each a compiled kernel; nothing loops over Gaussians in Python):
 
 1. project — camera transform, near/far culling, a cheap frustum cull on a bound of each
-   splat's extent, then the 2D covariance (`EPS2D` added),
-   conic, and the exact ellipse where alpha can reach 1/255 (`q <= L`, L = 2 ln(255·opacity)),
-   written straight into one 64-byte record per Gaussian (rows stay in memory order).
+   splat's extent, then the 2D covariance (`EPS2D` added), conic, and the exact ellipse where
+   alpha can reach 1/255 (`q <= L`, L = 2 ln(255·opacity)), written straight into one 64-byte
+   record per Gaussian (rows stay in memory order). Blocks of 64 Gaussians go through the
+   covariance without branches (a SIMD loop); only the kept ones take the scalar rest (the
+   log, the exact bounds, the record), and the rare covariances that need their eigenvalues
+   clamped take the scalar path whole.
 2. sort — one global LSD radix sort (two 16-bit passes) of the visible Gaussians on their
    depth's float bits (depths are positive, so the bits order like the floats).
 3. bin — every Gaussian is listed in the tiles its ellipse covers (exact per tile row, not
@@ -152,14 +155,134 @@ def _project(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy
     lim_yn = cy / fy + FOV_CLAMP * 0.5 * height / fy
     next_chunk = np.zeros(1, np.int64)
     for _w in prange(n_workers):
+        blk = np.empty(_NB * _VB, np.float64)
         while True:
             c0 = _fetch_add(next_chunk, 0, _CHUNK)
             if c0 >= n or _fetch_add(stop, 0, 0):
                 break
-            for i in range(c0, min(c0 + _CHUNK, n)):
-                _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy,
-                             width, height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub,
-                             i)  # fmt: skip
+            for b0 in range(c0, min(c0 + _CHUNK, n), _VB):
+                m = min(_VB, n - b0)
+                _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx,
+                               cy, width, height, near, far, lim_x, lim_xn, lim_y, lim_yn, b0, m,
+                               blk)  # fmt: skip
+                for u in range(m):
+                    i = b0 + u
+                    flag = blk[_B_FLAG * _VB + u]
+                    if flag == 2.0:  # a clamped eigenvalue: the scalar path, rarely taken
+                        _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy,
+                                     cx, cy, width, height, near, far, lim_x, lim_xn, lim_y,
+                                     lim_yn, out, vis, ub, i)  # fmt: skip
+                    elif flag == 1.0:
+                        _finish_one(blk, u, opacities[i], colors, width, height, out, vis, ub, i)
+                    else:
+                        vis[i] = 0
+                        ub[i] = 0
+
+
+_VB = 64
+"""Gaussians per block of the branch-free (SIMD) part of the projection."""
+_B_MX, _B_MY, _B_SXX, _B_SXY, _B_SYY, _B_Z, _B_FLAG = range(7)
+_NB = 7
+
+
+@njit(inline="always", fastmath=_PROJECT_MATH)
+def _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy, width,
+                   height, near, far, lim_x, lim_xn, lim_y, lim_yn, b0, m, blk):  # fmt: skip
+    """Gaussians b0..b0+m up to their 2D covariance, without branches (so LLVM vectorises the
+    loop): blk (_NB * _VB,) gets the centre, covariance, depth and a flag per Gaussian:
+    0 culled, 1 kept, 2 kept but its covariance needs the eigenvalue clamp (`_project_one`)."""
+    m_f, q_f, s_f = means.reshape(-1), quats.reshape(-1), scales.reshape(-1)
+    c_f = colors.reshape(-1)
+    v00, v01, v02, v03 = V[0, 0], V[0, 1], V[0, 2], V[0, 3]
+    v10, v11, v12, v13 = V[1, 0], V[1, 1], V[1, 2], V[1, 3]
+    v20, v21, v22, v23 = V[2, 0], V[2, 1], V[2, 2], V[2, 3]
+    for u in range(m):
+        i = np.uint64(b0 + u)
+        i3 = np.uint64(3) * i
+        i4 = np.uint64(4) * i
+        px = np.float64(m_f[i3])
+        py = np.float64(m_f[i3 + np.uint64(1)])
+        pz = np.float64(m_f[i3 + np.uint64(2)])
+        z = v20 * px + v21 * py + v22 * pz + v23
+        op = np.float64(opacities[i])
+        csum = c_f[i3] + c_f[i3 + np.uint64(1)] + c_f[i3 + np.uint64(2)]
+        ok = (z > near) & (z < far) & (op >= ALPHA_MIN) & (csum - csum == 0.0)
+        x = v00 * px + v01 * py + v02 * pz + v03
+        y = v10 * px + v11 * py + v12 * pz + v13
+        sx = np.float64(s_f[i3])
+        sy = np.float64(s_f[i3 + np.uint64(1)])
+        sz = np.float64(s_f[i3 + np.uint64(2)])
+        rz = 1.0 / z
+        tx = z * min(lim_x, max(-lim_xn, x * rz))
+        ty = z * min(lim_y, max(-lim_yn, y * rz))
+        j02 = -fx * tx * rz * rz
+        j12 = -fy * ty * rz * rz
+        mx = fx * x * rz + cx
+        my = fy * y * rz + cy
+        lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.002 * (op - 1.0)
+        s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
+        hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
+        hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
+        ok = ok & (mx + hx >= 0.5) & (mx - hx <= width - 0.5) & (my + hy >= 0.5)
+        ok = ok & (my - hy <= height - 0.5)
+        qw = np.float64(q_f[i4])
+        qx = np.float64(q_f[i4 + np.uint64(1)])
+        qy = np.float64(q_f[i4 + np.uint64(2)])
+        qz = np.float64(q_f[i4 + np.uint64(3)])
+        qn2 = qw * qw + qx * qx + qy * qy + qz * qz
+        ok = ok & (qn2 > 0.0)
+        rn2 = 1.0 / qn2  # products of two components: scale by 1/|q|² once, no sqrt
+        r00 = 1 - 2 * (qy * qy + qz * qz) * rn2
+        r01 = 2 * (qx * qy - qw * qz) * rn2
+        r02 = 2 * (qx * qz + qw * qy) * rn2
+        r10 = 2 * (qx * qy + qw * qz) * rn2
+        r11 = 1 - 2 * (qx * qx + qz * qz) * rn2
+        r12 = 2 * (qy * qz - qw * qx) * rn2
+        r20 = 2 * (qx * qz - qw * qy) * rn2
+        r21 = 2 * (qy * qz + qw * qx) * rn2
+        r22 = 1 - 2 * (qx * qx + qy * qy) * rn2
+        m00 = (v00 * r00 + v01 * r10 + v02 * r20) * sx
+        m01 = (v00 * r01 + v01 * r11 + v02 * r21) * sy
+        m02 = (v00 * r02 + v01 * r12 + v02 * r22) * sz
+        m10 = (v10 * r00 + v11 * r10 + v12 * r20) * sx
+        m11 = (v10 * r01 + v11 * r11 + v12 * r21) * sy
+        m12 = (v10 * r02 + v11 * r12 + v12 * r22) * sz
+        m20 = (v20 * r00 + v21 * r10 + v22 * r20) * sx
+        m21 = (v20 * r01 + v21 * r11 + v22 * r21) * sy
+        m22 = (v20 * r02 + v21 * r12 + v22 * r22) * sz
+        p00 = fx * rz * m00 + j02 * m20
+        p01 = fx * rz * m01 + j02 * m21
+        p02 = fx * rz * m02 + j02 * m22
+        p10 = fy * rz * m10 + j12 * m20
+        p11 = fy * rz * m11 + j12 * m21
+        p12 = fy * rz * m12 + j12 * m22
+        sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
+        sxy = p00 * p10 + p01 * p11 + p02 * p12
+        syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+        half_tr = 0.5 * (sxx + syy)
+        root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
+        rare = half_tr + root > SIGMA2_MAX
+        det = sxx * syy - sxy * sxy
+        ok = ok & (rare | (det > 0.0))
+        blk[np.uint64(_B_MX * _VB + u)] = mx
+        blk[np.uint64(_B_MY * _VB + u)] = my
+        blk[np.uint64(_B_SXX * _VB + u)] = sxx
+        blk[np.uint64(_B_SXY * _VB + u)] = sxy
+        blk[np.uint64(_B_SYY * _VB + u)] = syy
+        blk[np.uint64(_B_Z * _VB + u)] = z
+        blk[np.uint64(_B_FLAG * _VB + u)] = np.float64(ok) * (1.0 + np.float64(rare))
+
+
+@njit(inline="always", fastmath=_PROJECT_MATH)
+def _finish_one(blk, u, op32, colors, width, height, out, vis, ub, i):
+    """The record of Gaussian i (kept by `_project_block`, its values at u of blk)."""
+    mx, my = blk[_B_MX * _VB + u], blk[_B_MY * _VB + u]
+    sxx, sxy, syy = blk[_B_SXX * _VB + u], blk[_B_SXY * _VB + u], blk[_B_SYY * _VB + u]
+    det = sxx * syy - sxy * sxy
+    vis[i] = 0
+    ub[i] = 0
+    _write_record(mx, my, sxx, sxy, syy, det, np.float64(op32), blk[_B_Z * _VB + u], colors,
+                  width, height, out, vis, ub, i)  # fmt: skip
 
 
 @njit(inline="always", fastmath=_PROJECT_MATH)
@@ -254,6 +377,13 @@ def _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx
     det = sxx * syy - sxy * sxy
     if not det > 0.0:
         return
+    _write_record(mx, my, sxx, sxy, syy, det, op, z, colors, width, height, out, vis, ub, i)
+
+
+@njit(inline="always", fastmath=_PROJECT_MATH)
+def _write_record(mx, my, sxx, sxy, syy, det, op, z, colors, width, height, out, vis, ub, i):
+    """Gaussian i's record from its 2D centre and covariance, unless its ellipse (where alpha
+    can reach ALPHA_MIN) misses every pixel centre."""
     # alpha >= ALPHA_MIN  <=>  q <= level. float32 log is cheaper; the level only bounds the
     # pixels visited (blending tests each alpha), so round it up a little.
     level = 2.0 * math.log(np.float32(op) * np.float32(1.0 / ALPHA_MIN)) * (1.0 + 1e-5) + 1e-5

@@ -182,9 +182,16 @@ def test_straddling_the_near_plane_and_huge_gaussians_match_the_reference():
     cam = axis_camera(80, 60)
     straddle = one_gaussian([0.1, 0.0, -(cam.near + 0.02)], scale=(0.2, 0.05, 0.3), opacity=0.7)
     huge = one_gaussian([0.5, -0.3, -4.0], scale=100.0, opacity=0.6, color=(0.1, 0.9, 0.3))
+    # Variance beyond SIGMA2_MAX px² (its eigenvalues are clamped), among ordinary splats.
+    vast = one_gaussian(
+        [0.2, 0.1, -8.0], scale=(3e4, 2e4, 1e-3), opacity=0.3, color=(0.9, 0.2, 0.2)
+    )
     small = random_scene(300, seed=5, scale=(0.02, 0.1), anisotropy=3.0, opacity=(0.3, 1.0))
     small = small.transform(np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, -6.0], [0, 0, 0, 1]]))
-    for g in [straddle, huge, Gaussians.concat([straddle, huge, small])]:
+    mixed = Gaussians.concat(
+        [small.subset(slice(0, 150)), vast, straddle, huge, small.subset(slice(150, None))]
+    )
+    for g in [straddle, huge, vast, mixed]:
         ref = render(g, cam, background=BG, backend="reference")
         assert ref.alpha.max() > 0.1
         assert_matches(render(g, cam, background=BG, backend="cpu"), ref)
