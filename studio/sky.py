@@ -33,8 +33,8 @@ def _camera_rays(K: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np
     v = (np.arange(height, dtype=np.float32) + 0.5 - K[1, 2]) / K[1, 1]
     uu, vv = np.meshgrid(u, v)
     d_cam = np.stack([uu, vv, np.ones_like(uu)], axis=-1)  # OpenCV camera frame
-    norm = np.linalg.norm(d_cam, axis=-1)
-    unit = d_cam / norm[..., None]
+    norm = np.linalg.norm(d_cam, axis=-1).astype(np.float32)
+    unit = (d_cam / norm[..., None]).astype(np.float32)
     unit.setflags(write=False)
     norm.setflags(write=False)
     return unit, norm
@@ -337,10 +337,12 @@ def _exp32(x):
 def _fog_composite(c, scale, alpha, depth, unit, ray_len, ry, sky, fog, y0, density, f0, f1, out):
     """out (H, W, 3) uint8 = c*scale*(1-f) + alpha*f*fog + (1-alpha)*sky, f the fog amount.
 
-    c (H, W, 3) colour premultiplied by alpha; unit (H, W, 3) float32 camera-frame unit rays;
+    c (H, W, 3) colour premultiplied by alpha; unit (H, W, 3) camera-frame unit rays;
     ry (3,) the world-up row of the camera rotation (so ry . unit is the ray's world y).
     float32 and branch-free per pixel (both sides of each choice are computed), with flat
-    arrays and unsigned indices, so each row's loops compile to SIMD.
+    arrays and unsigned indices, so each row's loops compile to SIMD. Constants stay literal
+    inside the loops: one hoisted into a variable outside `prange` became a value loaded
+    from the worker's closure and the loops stopped vectorising (0.6 -> 3.3 ms).
     """
     H, W = alpha.shape
     rhf = np.float32(1.0 / 22.0)  # fog density falls by e every 22 m of height
@@ -351,14 +353,13 @@ def _fog_composite(c, scale, alpha, depth, unit, ray_len, ry, sky, fog, y0, dens
     c_f, al_f, d_f = c.reshape(-1), alpha.reshape(-1), depth.reshape(-1)
     u_f, rl_f, out_f = unit.reshape(-1), ray_len.reshape(-1), out.reshape(-1)
     sky_f, fog_f = sky.reshape(-1), fog.reshape(-1)
-    three = np.uint64(3)
     for i in prange(H):
         f_row = np.empty(W, np.float32)
         r0 = np.uint64(i * W)
         for j in range(W):
             p = r0 + np.uint64(j)
             dist = d_f[p] * rl_f[p]
-            p3 = three * p
+            p3 = np.uint64(3) * p
             dyv = u_f[p3] * ry0 + u_f[p3 + np.uint64(1)] * ry1 + u_f[p3 + np.uint64(2)] * ry2
             # Height fog integrated along the ray: e * expm1(s) / s with s = -+ the height
             # change over 22 m (clamped at 40 as the reference does), a series near 0.
@@ -382,7 +383,7 @@ def _fog_composite(c, scale, alpha, depth, unit, ray_len, ry, sky, fog, y0, dens
             a = al_f[p]
             w_c, w_fog, w_sky = sc * (_ONE - f), a * f, _ONE - a
             for ch in range(3):
-                q = three * p + np.uint64(ch)
+                q = np.uint64(3) * p + np.uint64(ch)
                 v = np.float32(c_f[q]) * w_c + w_fog * fog_f[q] + w_sky * sky_f[q]
                 out_f[q] = np.uint8(
                     np.int32(min(max(v, _ZERO), _ONE) * np.float32(255.0) + np.float32(0.5))
