@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from studio.camera import Camera
-from studio.lighting import Lighting, grade, linear_to_srgb, srgb_to_linear
+from studio.lighting import MOODS, Lighting, grade, linear_to_srgb, srgb_to_linear
 from studio.render.cpu import parallel_launch
 from studio.terrain import _noise, hash_uniform, smoothstep, stable_seed
 
@@ -60,7 +60,110 @@ def pixel_rays(
 def sky_colors(
     dirs: np.ndarray, light: Lighting, *, seed: int = 0, weather: str = "clear", clouds: bool = True
 ) -> np.ndarray:
-    """(..., 3) float32 sRGB sky seen along unit world directions `dirs` (..., 3)."""
+    """(..., 3) float32 sRGB sky seen along unit world directions `dirs` (..., 3).
+
+    One fused numba pass per direction (`_sky_kernel`), within float32 rounding of
+    `sky_colors_reference`; the cloud deck (noise from pyfastnoiselite) is added in numpy.
+    """
+    shape = dirs.shape
+    flat = np.ascontiguousarray(dirs, np.float32).reshape(-1, 3)
+    mult, sat, contrast = MOODS[light.palette.mood]
+    gain = np.asarray(mult, np.float64) * light.palette.brightness
+    if light.palette.tint is not None:
+        tint = np.asarray(light.palette.tint, np.float64)
+        gain = gain * (0.8 + 0.2 * tint / max(tint.max(), 1e-3))
+    sun = np.asarray(light.sun_dir, np.float64)
+    sun_up = float(smoothstep(-0.12, 0.05, sun[1])) * (1 - light.overcast)
+    warm = np.array([1.0, 0.62, 0.35]) if sun[1] < 0.3 else np.array([1.0, 0.93, 0.8])
+    out = np.empty((len(flat), 3), np.float32)
+    with parallel_launch():
+        _sky_kernel(
+            flat, np.asarray(light.horizon, np.float64), np.asarray(light.zenith, np.float64),
+            sun, sun_up, warm, np.asarray(light.moon_dir, np.float64), float(light.night),
+            float(light.overcast), _star_h0(seed), gain, float(sat * light.palette.saturation),
+            float(contrast), not clouds, out,
+        )  # fmt: skip
+    if clouds:  # the deck goes over the ungraded sky; grade after
+        col = _clouds(flat.astype(np.float64), out.astype(np.float64), light, seed=seed,
+                      cover=_CLOUD_COVER[weather])  # fmt: skip
+        out = grade(np.clip(col, 0.0, 1.0), light.palette).astype(np.float32)
+    return out.reshape(shape)
+
+
+def _star_h0(seed: int) -> np.uint64:
+    """`hash_uniform`'s starting state for seed and the star salt (17)."""
+    return np.uint64(seed) ^ np.uint64((17 * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+
+
+@njit(inline="always")
+def _smooth(e0, e1, x):
+    """`studio.terrain.smoothstep` for one value."""
+    t = min(max((x - e0) / (e1 - e0), 0.0), 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def _sky_kernel(dirs, horizon, zenith, sun, sun_up, warm, moon_dir, night, overcast, star_h0,
+                gain, sat, contrast, graded, out):  # fmt: skip
+    """The sky colour of each direction (N, 3): `sky_colors_reference` without clouds, graded
+    when `graded` (left as it is otherwise, for the cloud deck to go over).
+    star_h0 is `hash_uniform`'s starting state for the star cells (its seed and salt 17)."""
+    for k in prange(dirs.shape[0]):
+        dx, dy, dz = np.float64(dirs[k, 0]), np.float64(dirs[k, 1]), np.float64(dirs[k, 2])
+        t = min(max(dy, 0.0), 1.0) ** 0.55
+        dim = 1.0 - 0.25 * min(max(-dy * 4.0, 0.0), 1.0)
+        cs = dx * sun[0] + dy * sun[1] + dz * sun[2]
+        glow = (0.45 * math.exp((cs - 1.0) * 6.0) + 0.35 * math.exp((cs - 1.0) * 60.0)) * sun_up
+        disc = _smooth(0.99965, 0.99985, cs) * sun_up * (1.0 if dy > -0.01 else 0.0)
+        c0 = _sky_channel(horizon[0], zenith[0], t, dim, glow, warm[0], disc, 1.0)
+        c1 = _sky_channel(horizon[1], zenith[1], t, dim, glow, warm[1], disc, 0.97)
+        c2 = _sky_channel(horizon[2], zenith[2], t, dim, glow, warm[2], disc, 0.88)
+        if night > 0:
+            m = dx * moon_dir[0] + dy * moon_dir[1] + dz * moon_dir[2]
+            moon = _smooth(0.99975, 0.99988, m) * night * (1.0 - overcast)
+            halo = 0.25 * math.exp((m - 1.0) * 40.0) * night
+            # Star cells: floor of the float32 direction * 700, hashed like `hash_uniform`.
+            qx = np.int64(math.floor(np.float32(dx * 700.0)))
+            qy = np.int64(math.floor(np.float32(dy * 700.0)))
+            qz = np.int64(math.floor(np.float32(dz * 700.0)))
+            h = star_h0 + np.uint64(qx * 7919 + qz) * np.uint64(0xBF58476D1CE4E5B9)
+            h = h + np.uint64(qy) * np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+            star = np.float64(h >> np.uint64(11)) / 9007199254740992.0  # / 2**53
+            bright = _smooth(0.9975, 0.9999, star) * night * (1.0 - overcast)
+            bright *= _smooth(0.0, 0.15, dy) * 0.9
+            c0 = (c0 + halo * 0.5) * (1.0 - moon) + moon * 0.92 + bright
+            c1 = (c1 + halo * 0.6) * (1.0 - moon) + moon * 0.93 + bright
+            c2 = (c2 + halo * 0.8) * (1.0 - moon) + moon * 0.88 + bright
+        if graded:  # `studio.lighting.grade` of the clipped colour
+            c0, c1, c2 = min(max(c0, 0.0), 1.0), min(max(c1, 0.0), 1.0), min(max(c2, 0.0), 1.0)
+            c0, c1, c2 = c0 * gain[0], c1 * gain[1], c2 * gain[2]
+            lum = 0.2126 * c0 + 0.7152 * c1 + 0.0722 * c2
+            c0 = min(max(0.5 + (lum + (c0 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+            c1 = min(max(0.5 + (lum + (c1 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+            c2 = min(max(0.5 + (lum + (c2 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+        out[k, 0] = c0
+        out[k, 1] = c1
+        out[k, 2] = c2
+
+
+@njit(inline="always")
+def _sky_channel(horizon, zenith, t, dim, glow, warm, disc, disc_c):
+    """One channel of the day sky: gradient, dimmed below the horizon, sun glow and disc."""
+    v = (horizon * (1.0 - t) + zenith * t) * dim
+    v = v + glow * warm * (1.0 - v)
+    return v * (1.0 - disc) + disc * disc_c
+
+
+def sky_colors_reference(
+    dirs: np.ndarray, light: Lighting, *, seed: int = 0, weather: str = "clear", clouds: bool = True
+) -> np.ndarray:
+    """`sky_colors` in plain numpy, the definition the fast path is tested against (and what
+    `composite_reference` draws)."""
     y = dirs[..., 1]
     t = np.clip(y, 0.0, 1.0) ** 0.55
     col = light.horizon * (1 - t[..., None]) + light.zenith * t[..., None]
@@ -146,7 +249,9 @@ def composite_reference(
     sky = np.zeros((H, W, 3), np.float32)
     if len(open_rows):
         r1 = min(H, (int(open_rows[-1]) // 4 + 2) * 4)
-        sky[:r1] = _sky_lowres(dirs[:r1], light, seed=seed, weather=weather)
+        sky[:r1] = _sky_lowres(
+            dirs[:r1], light, seed=seed, weather=weather, colors=sky_colors_reference
+        )
     dist = depth * ray_len
     # Height fog integrated along the ray: density falls off exponentially with height.
     hf = 22.0
@@ -164,7 +269,9 @@ def composite_reference(
     fog_dirs = dirs[2::4, 2::4].copy()  # the haze colour varies slowly: quarter resolution
     fog_dirs[..., 1] = np.clip(fog_dirs[..., 1], 0.0, 0.05)
     fog_dirs /= np.linalg.norm(fog_dirs, axis=-1, keepdims=True)
-    fog = _upsample(sky_colors(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W)
+    fog = _upsample(
+        sky_colors_reference(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W
+    )
     a = alpha[..., None]
     f = f[..., None].astype(np.float32)
     out = c * (1 - f) + a * f * fog + (1 - a) * sky
@@ -279,11 +386,21 @@ def sky_layers(
         hit = cache._get_layers(key)
         if hit is not None:
             return hit
-    dirs, _ = pixel_rays(camera, W, H, cache=cache)
+    # Only the half- and quarter-resolution rays are ever looked at: rotate just those.
+    rays = cache if cache is not None else SkyCache(entries=1)
+    unit, _ = rays.camera_rays(camera.with_size(W, H).K(), W, H)
+    R_t = camera.T_world_camera[:3, :3].astype(np.float32).T
     sky = np.zeros((H, W, 3), np.float32)
     if sky_rows:
-        sky[:sky_rows] = _sky_lowres(dirs[:sky_rows], light, seed=seed, weather=weather)
-    fog_dirs = dirs[2::4, 2::4].copy()  # the haze colour varies slowly: quarter resolution
+        rows = unit[:sky_rows]
+        half = sky_colors(rows[::2, ::2] @ R_t, light, seed=seed, weather=weather, clouds=False)
+        small = rows[2::4, 2::4] @ R_t
+        clouds = sky_colors(small, light, seed=seed, weather=weather)
+        clouds -= sky_colors(small, light, seed=seed, weather=weather, clouds=False)
+        up = _upsample(half, sky_rows, W)
+        up += _upsample(clouds, sky_rows, W)
+        sky[:sky_rows] = np.clip(up, 0.0, 1.0, out=up)  # what `_sky_lowres` draws
+    fog_dirs = unit[2::4, 2::4] @ R_t  # the haze colour varies slowly: quarter resolution
     fog_dirs[..., 1] = np.clip(fog_dirs[..., 1], 0.0, 0.05)
     fog_dirs /= np.linalg.norm(fog_dirs, axis=-1, keepdims=True)
     fog = _upsample(sky_colors(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W)
@@ -446,14 +563,17 @@ def composite(
     return out
 
 
-def _sky_lowres(dirs: np.ndarray, light: Lighting, *, seed: int, weather: str) -> np.ndarray:
-    """Sky at half resolution and clouds at quarter resolution, upsampled bilinearly."""
+def _sky_lowres(
+    dirs: np.ndarray, light: Lighting, *, seed: int, weather: str, colors=sky_colors
+) -> np.ndarray:
+    """Sky at half resolution and clouds at quarter resolution, upsampled bilinearly
+    (`colors` is `sky_colors` or, for `composite_reference`, `sky_colors_reference`)."""
     H, W = dirs.shape[:2]
     small = dirs[2::4, 2::4]
-    cl = sky_colors(small, light, seed=seed, weather=weather)
-    nocl = sky_colors(small, light, seed=seed, weather=weather, clouds=False)
+    cl = colors(small, light, seed=seed, weather=weather)
+    nocl = colors(small, light, seed=seed, weather=weather, clouds=False)
     cloud_delta = _upsample(cl - nocl, H, W)
-    half = sky_colors(dirs[::2, ::2], light, seed=seed, weather=weather, clouds=False)
+    half = colors(dirs[::2, ::2], light, seed=seed, weather=weather, clouds=False)
     return np.clip(_upsample(half, H, W) + cloud_delta, 0.0, 1.0)
 
 
@@ -469,22 +589,37 @@ def _upsample(img: np.ndarray, H: int, W: int) -> np.ndarray:
 
 @njit(parallel=True, fastmath=False, cache=True, nogil=True)
 def _bilinear_up(img, sy, sx, out):
+    """out (H, W, 3) = img (h, w, 3) resized bilinearly (`_upsample`). The source columns and
+    weights are worked out once per column; indices are flat and unsigned (no wrap checks)."""
     h, w = img.shape[0], img.shape[1]
     H, W = out.shape[0], out.shape[1]
+    x0s = np.empty(W, np.uint64)
+    x1s = np.empty(W, np.uint64)
+    fxs = np.empty(W, np.float64)
+    for j in range(W):
+        x = min(max((j + 0.5) * sx - 0.5, 0.0), w - 1.0)
+        x0 = int(x)
+        x0s[j] = 3 * x0
+        x1s[j] = 3 * min(x0 + 1, w - 1)
+        fxs[j] = x - x0
+    img_f = img.reshape(-1)
+    out_f = out.reshape(-1)
     for i in prange(H):
         y = min(max((i + 0.5) * sy - 0.5, 0.0), h - 1.0)
         y0 = int(y)
-        y1 = min(y0 + 1, h - 1)
+        r0 = np.uint64(3 * w * y0)
+        r1 = np.uint64(3 * w * min(y0 + 1, h - 1))
         fy = y - y0
+        o = np.uint64(3 * W * i)
         for j in range(W):
-            x = min(max((j + 0.5) * sx - 0.5, 0.0), w - 1.0)
-            x0 = int(x)
-            x1 = min(x0 + 1, w - 1)
-            fx = x - x0
+            fx = fxs[j]
+            a0, a1 = r0 + x0s[j], r0 + x1s[j]
+            b0, b1 = r1 + x0s[j], r1 + x1s[j]
             for c in range(3):
-                top = img[y0, x0, c] * (1.0 - fx) + img[y0, x1, c] * fx
-                bot = img[y1, x0, c] * (1.0 - fx) + img[y1, x1, c] * fx
-                out[i, j, c] = top * (1.0 - fy) + bot * fy
+                cc = np.uint64(c)
+                top = img_f[a0 + cc] * (1.0 - fx) + img_f[a1 + cc] * fx
+                bot = img_f[b0 + cc] * (1.0 - fx) + img_f[b1 + cc] * fx
+                out_f[o + np.uint64(3 * j) + cc] = top * (1.0 - fy) + bot * fy
 
 
 __all__ = [
@@ -493,6 +628,7 @@ __all__ = [
     "composite_reference",
     "pixel_rays",
     "sky_colors",
+    "sky_colors_reference",
     "sky_layers",
     "srgb_to_linear",
 ]

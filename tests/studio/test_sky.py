@@ -8,9 +8,18 @@ import numba
 import numpy as np
 import pytest
 
+from studio.lighting import lighting_for, sun_direction
 from studio.render import render
-from studio.sky import SkyCache, composite, composite_reference, pixel_rays, sky_layers
-from studio.spec import WorldSpec
+from studio.sky import (
+    SkyCache,
+    composite,
+    composite_reference,
+    pixel_rays,
+    sky_colors,
+    sky_colors_reference,
+    sky_layers,
+)
+from studio.spec import Palette, WeatherSpec, WorldSpec
 from studio.world import World
 
 W, H = 320, 180
@@ -142,3 +151,27 @@ def test_sky_upsampling_is_pillows_bilinear(small, big):
     for k in range(3):
         pil = Image.fromarray(img[..., k], mode="F").resize(big[::-1], Image.BILINEAR)
         np.testing.assert_allclose(got[..., k], np.asarray(pil), atol=1e-5)
+
+
+@pytest.mark.parametrize("hour", [1.0, 6.4, 12.0, 18.6, 22.0])
+@pytest.mark.parametrize("weather", ["clear", "storm"])
+def test_fused_sky_matches_the_numpy_sky(hour, weather):
+    """The numba sky pass against `sky_colors_reference` over the whole sphere of directions:
+    gradient, sun glow and disc, moon, the hashed stars at night, clouds and a tinted grade."""
+    rng = np.random.default_rng(int(hour * 10))
+    dirs = rng.normal(size=(60_000, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    sun = sun_direction(hour)  # and directions within the sun's disc and glow
+    near_sun = sun + rng.normal(scale=0.01, size=(2_000, 3))
+    dirs = np.concatenate([dirs, near_sun / np.linalg.norm(near_sun, axis=1, keepdims=True)])
+    dirs = dirs.astype(np.float32).reshape(-1, 31, 3)
+    palette = Palette(mood="warm", tint=(1.0, 0.6, 0.4), brightness=1.1, saturation=0.9)
+    light = lighting_for(hour, WeatherSpec(kind=weather), palette)
+    for clouds in (False, True):
+        fast = sky_colors(dirs, light, seed=5, weather=weather, clouds=clouds)
+        ref = sky_colors_reference(dirs, light, seed=5, weather=weather, clouds=clouds)
+        assert fast.shape == ref.shape == dirs.shape and fast.dtype == np.float32
+        np.testing.assert_allclose(fast, ref, atol=2e-5)
+    if hour in (1.0, 22.0) and weather == "clear":  # stars were drawn, and drawn alike
+        lum = sky_colors_reference(dirs, light, seed=5, weather=weather, clouds=False).sum(-1)
+        assert (lum > np.median(lum) + 0.5).sum() > 10
