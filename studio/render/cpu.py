@@ -149,12 +149,14 @@ def _project(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy
     Workers take _CHUNK Gaussians at a time until none are left, or until stop[0] is set.
     """
     n = means.shape[0]
-    lim_x = (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx
-    lim_xn = cx / fx + FOV_CLAMP * 0.5 * width / fx
-    lim_y = (height - cy) / fy + FOV_CLAMP * 0.5 * height / fy
-    lim_yn = cy / fy + FOV_CLAMP * 0.5 * height / fy
     next_chunk = np.zeros(1, np.int64)
     for _w in prange(n_workers):
+        lims = (  # the rays' clamp (x/z, -x/z, y/z, -y/z): FOV_CLAMP beyond the image's edges
+            (width - cx) / fx + FOV_CLAMP * 0.5 * width / fx,
+            cx / fx + FOV_CLAMP * 0.5 * width / fx,
+            (height - cy) / fy + FOV_CLAMP * 0.5 * height / fy,
+            cy / fy + FOV_CLAMP * 0.5 * height / fy,
+        )
         blk = np.empty(_NB * _VB, np.float64)
         while True:
             c0 = _fetch_add(next_chunk, 0, _CHUNK)
@@ -163,15 +165,14 @@ def _project(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy
             for b0 in range(c0, min(c0 + _CHUNK, n), _VB):
                 m = min(_VB, n - b0)
                 _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx,
-                               cy, width, height, near, far, lim_x, lim_xn, lim_y, lim_yn, b0, m,
-                               blk)  # fmt: skip
+                               cy, width, height, near, far, lims, b0, m, blk)  # fmt: skip
                 for u in range(m):
                     i = b0 + u
                     flag = blk[_B_FLAG * _VB + u]
                     if flag == 2.0:  # a clamped eigenvalue: the scalar path, rarely taken
                         _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy,
-                                     cx, cy, width, height, near, far, lim_x, lim_xn, lim_y,
-                                     lim_yn, out, vis, ub, i)  # fmt: skip
+                                     cx, cy, width, height, near, far, lims, out, vis, ub,
+                                     i)  # fmt: skip
                     elif flag == 1.0:
                         _finish_one(blk, u, opacities[i], colors, width, height, out, vis, ub, i)
                     else:
@@ -187,15 +188,14 @@ _NB = 7
 
 @njit(inline="always", fastmath=_PROJECT_MATH)
 def _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy, width,
-                   height, near, far, lim_x, lim_xn, lim_y, lim_yn, b0, m, blk):  # fmt: skip
+                   height, near, far, lims, b0, m, blk):  # fmt: skip
     """Gaussians b0..b0+m up to their 2D covariance, without branches (so LLVM vectorises the
     loop): blk (_NB * _VB,) gets the centre, covariance, depth and a flag per Gaussian:
     0 culled, 1 kept, 2 kept but its covariance needs the eigenvalue clamp (`_project_one`)."""
     m_f, q_f, s_f = means.reshape(-1), quats.reshape(-1), scales.reshape(-1)
     c_f = colors.reshape(-1)
-    v00, v01, v02, v03 = V[0, 0], V[0, 1], V[0, 2], V[0, 3]
-    v10, v11, v12, v13 = V[1, 0], V[1, 1], V[1, 2], V[1, 3]
-    v20, v21, v22, v23 = V[2, 0], V[2, 1], V[2, 2], V[2, 3]
+    Vr = _view_rotation(V)
+    v03, v13, v23 = V[0, 3], V[1, 3], V[2, 3]
     for u in range(m):
         i = np.uint64(b0 + u)
         i3 = np.uint64(3) * i
@@ -203,62 +203,25 @@ def _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, 
         px = np.float64(m_f[i3])
         py = np.float64(m_f[i3 + np.uint64(1)])
         pz = np.float64(m_f[i3 + np.uint64(2)])
-        z = v20 * px + v21 * py + v22 * pz + v23
+        z = Vr[6] * px + Vr[7] * py + Vr[8] * pz + v23
         op = np.float64(opacities[i])
         csum = c_f[i3] + c_f[i3 + np.uint64(1)] + c_f[i3 + np.uint64(2)]
         ok = (z > near) & (z < far) & (op >= ALPHA_MIN) & (csum - csum == 0.0)
-        x = v00 * px + v01 * py + v02 * pz + v03
-        y = v10 * px + v11 * py + v12 * pz + v13
+        x = Vr[0] * px + Vr[1] * py + Vr[2] * pz + v03
+        y = Vr[3] * px + Vr[4] * py + Vr[5] * pz + v13
         sx = np.float64(s_f[i3])
         sy = np.float64(s_f[i3 + np.uint64(1)])
         sz = np.float64(s_f[i3 + np.uint64(2)])
-        rz = 1.0 / z
-        tx = z * min(lim_x, max(-lim_xn, x * rz))
-        ty = z * min(lim_y, max(-lim_yn, y * rz))
-        j02 = -fx * tx * rz * rz
-        j12 = -fy * ty * rz * rz
-        mx = fx * x * rz + cx
-        my = fy * y * rz + cy
-        lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.002 * (op - 1.0)
-        s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
-        hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
-        hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
+        mx, my, rz, j02, j12, hx, hy = _centre_and_bound(x, y, z, sx, sy, sz, op, v_norm2, fx,
+                                                         fy, cx, cy, lims)  # fmt: skip
         ok = ok & (mx + hx >= 0.5) & (mx - hx <= width - 0.5) & (my + hy >= 0.5)
         ok = ok & (my - hy <= height - 0.5)
         qw = np.float64(q_f[i4])
         qx = np.float64(q_f[i4 + np.uint64(1)])
         qy = np.float64(q_f[i4 + np.uint64(2)])
         qz = np.float64(q_f[i4 + np.uint64(3)])
-        qn2 = qw * qw + qx * qx + qy * qy + qz * qz
-        ok = ok & (qn2 > 0.0)
-        rn2 = 1.0 / qn2  # products of two components: scale by 1/|q|² once, no sqrt
-        r00 = 1 - 2 * (qy * qy + qz * qz) * rn2
-        r01 = 2 * (qx * qy - qw * qz) * rn2
-        r02 = 2 * (qx * qz + qw * qy) * rn2
-        r10 = 2 * (qx * qy + qw * qz) * rn2
-        r11 = 1 - 2 * (qx * qx + qz * qz) * rn2
-        r12 = 2 * (qy * qz - qw * qx) * rn2
-        r20 = 2 * (qx * qz - qw * qy) * rn2
-        r21 = 2 * (qy * qz + qw * qx) * rn2
-        r22 = 1 - 2 * (qx * qx + qy * qy) * rn2
-        m00 = (v00 * r00 + v01 * r10 + v02 * r20) * sx
-        m01 = (v00 * r01 + v01 * r11 + v02 * r21) * sy
-        m02 = (v00 * r02 + v01 * r12 + v02 * r22) * sz
-        m10 = (v10 * r00 + v11 * r10 + v12 * r20) * sx
-        m11 = (v10 * r01 + v11 * r11 + v12 * r21) * sy
-        m12 = (v10 * r02 + v11 * r12 + v12 * r22) * sz
-        m20 = (v20 * r00 + v21 * r10 + v22 * r20) * sx
-        m21 = (v20 * r01 + v21 * r11 + v22 * r21) * sy
-        m22 = (v20 * r02 + v21 * r12 + v22 * r22) * sz
-        p00 = fx * rz * m00 + j02 * m20
-        p01 = fx * rz * m01 + j02 * m21
-        p02 = fx * rz * m02 + j02 * m22
-        p10 = fy * rz * m10 + j12 * m20
-        p11 = fy * rz * m11 + j12 * m21
-        p12 = fy * rz * m12 + j12 * m22
-        sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
-        sxy = p00 * p10 + p01 * p11 + p02 * p12
-        syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+        ok = ok & (qw * qw + qx * qx + qy * qy + qz * qz > 0.0)
+        sxx, sxy, syy = _covariance_2d(Vr, qw, qx, qy, qz, sx, sy, sz, fx, fy, rz, j02, j12)
         half_tr = 0.5 * (sxx + syy)
         root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
         rare = half_tr + root > SIGMA2_MAX
@@ -271,6 +234,70 @@ def _project_block(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, 
         blk[np.uint64(_B_SYY * _VB + u)] = syy
         blk[np.uint64(_B_Z * _VB + u)] = z
         blk[np.uint64(_B_FLAG * _VB + u)] = np.float64(ok) * (1.0 + np.float64(rare))
+
+
+@njit(inline="always")
+def _view_rotation(V):
+    """The view matrix's 3x3 rotation part, row-major, as a tuple (values, not loads)."""
+    return (V[0, 0], V[0, 1], V[0, 2], V[1, 0], V[1, 1], V[1, 2], V[2, 0], V[2, 1], V[2, 2])
+
+
+@njit(inline="always", fastmath=_PROJECT_MATH)
+def _centre_and_bound(x, y, z, sx, sy, sz, op, v_norm2, fx, fy, cx, cy, lims):
+    """For a Gaussian at (x, y, z) in the camera frame: its centre (mx, my) in pixels, the
+    pinhole Jacobian's terms (rz = 1/z, j02, j12; the ray clamped FOV_CLAMP beyond the image),
+    and (hx, hy) bounding its ellipse's half extents from above. A row of P = J·V_R·R·S has
+    norm <= |J row|·v_norm·max scale; the bound takes the level of opacity 1 (or ln y <= y - 1
+    above it), so culling on it needs no log."""
+    lim_x, lim_xn, lim_y, lim_yn = lims
+    rz = 1.0 / z
+    tx = z * min(lim_x, max(-lim_xn, x * rz))
+    ty = z * min(lim_y, max(-lim_yn, y * rz))
+    j02 = -fx * tx * rz * rz
+    j12 = -fy * ty * rz * rz
+    mx = fx * x * rz + cx
+    my = fy * y * rz + cy
+    lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.002 * (op - 1.0)
+    s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
+    hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
+    hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
+    return mx, my, rz, j02, j12, hx, hy
+
+
+@njit(inline="always", fastmath=_PROJECT_MATH)
+def _covariance_2d(Vr, qw, qx, qy, qz, sx, sy, sz, fx, fy, rz, j02, j12):
+    """(sxx, sxy, syy) of Σ2 = P Pᵀ + EPS2D·I, P = J · V_R · R · S, with R the rotation of the
+    wxyz quaternion (normalised as gsplat does: each product of two components over |q|²)."""
+    v00, v01, v02, v10, v11, v12, v20, v21, v22 = Vr
+    rn2 = 1.0 / (qw * qw + qx * qx + qy * qy + qz * qz)
+    r00 = 1 - 2 * (qy * qy + qz * qz) * rn2
+    r01 = 2 * (qx * qy - qw * qz) * rn2
+    r02 = 2 * (qx * qz + qw * qy) * rn2
+    r10 = 2 * (qx * qy + qw * qz) * rn2
+    r11 = 1 - 2 * (qx * qx + qz * qz) * rn2
+    r12 = 2 * (qy * qz - qw * qx) * rn2
+    r20 = 2 * (qx * qz - qw * qy) * rn2
+    r21 = 2 * (qy * qz + qw * qx) * rn2
+    r22 = 1 - 2 * (qx * qx + qy * qy) * rn2
+    m00 = (v00 * r00 + v01 * r10 + v02 * r20) * sx
+    m01 = (v00 * r01 + v01 * r11 + v02 * r21) * sy
+    m02 = (v00 * r02 + v01 * r12 + v02 * r22) * sz
+    m10 = (v10 * r00 + v11 * r10 + v12 * r20) * sx
+    m11 = (v10 * r01 + v11 * r11 + v12 * r21) * sy
+    m12 = (v10 * r02 + v11 * r12 + v12 * r22) * sz
+    m20 = (v20 * r00 + v21 * r10 + v22 * r20) * sx
+    m21 = (v20 * r01 + v21 * r11 + v22 * r21) * sy
+    m22 = (v20 * r02 + v21 * r12 + v22 * r22) * sz
+    p00 = fx * rz * m00 + j02 * m20
+    p01 = fx * rz * m01 + j02 * m21
+    p02 = fx * rz * m02 + j02 * m22
+    p10 = fy * rz * m10 + j12 * m20
+    p11 = fy * rz * m11 + j12 * m21
+    p12 = fy * rz * m12 + j12 * m22
+    sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
+    sxy = p00 * p10 + p01 * p11 + p02 * p12
+    syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+    return sxx, sxy, syy
 
 
 @njit(inline="always", fastmath=_PROJECT_MATH)
@@ -287,8 +314,8 @@ def _finish_one(blk, u, op32, colors, width, height, out, vis, ub, i):
 
 @njit(inline="always", fastmath=_PROJECT_MATH)
 def _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx, cy, width,
-                 height, near, far, lim_x, lim_xn, lim_y, lim_yn, out, vis, ub, i):  # fmt: skip
-    """Gaussian i of `_project`."""
+                 height, near, far, lims, out, vis, ub, i):  # fmt: skip
+    """Gaussian i of `_project`, whole and with branches (`_project_block` is the fast path)."""
     vis[i] = 0
     ub[i] = 0
     px, py, pz = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
@@ -301,64 +328,22 @@ def _project_one(means, quats, scales, opacities, colors, V, v_norm2, fx, fy, cx
     x = V[0, 0] * px + V[0, 1] * py + V[0, 2] * pz + V[0, 3]
     y = V[1, 0] * px + V[1, 1] * py + V[1, 2] * pz + V[1, 3]
     sx, sy, sz = np.float64(scales[i, 0]), np.float64(scales[i, 1]), np.float64(scales[i, 2])
-    rz = 1.0 / z
-    tx = z * min(lim_x, max(-lim_xn, x * rz))
-    ty = z * min(lim_y, max(-lim_yn, y * rz))
-    j02 = -fx * tx * rz * rz
-    j12 = -fy * ty * rz * rz
-    mx = fx * x * rz + cx
-    my = fy * y * rz + cy
-    # Cheap cull first (most culled Gaussians are beside the view): a row of P = J·V_R·R·S has
-    # norm <= |J row|·v_norm·max scale, which bounds the ellipse's half extents from above.
-    # The bound takes the level of opacity 1 (or ln y <= y - 1 above it): no log per culled splat.
-    lvl = LEVEL_OPAQUE if op <= 1.0 else LEVEL_OPAQUE + 2.002 * (op - 1.0)
-    s2 = max(sx * sx, sy * sy, sz * sz) * v_norm2 * 1.001
-    hx = math.sqrt(lvl * (((fx * rz) ** 2 + j02 * j02) * s2 + EPS2D))
-    hy = math.sqrt(lvl * (((fy * rz) ** 2 + j12 * j12) * s2 + EPS2D))
+    mx, my, rz, j02, j12, hx, hy = _centre_and_bound(x, y, z, sx, sy, sz, op, v_norm2, fx, fy,
+                                                     cx, cy, lims)  # fmt: skip
     if not (
         mx + hx >= 0.5 and mx - hx <= width - 0.5 and my + hy >= 0.5 and my - hy <= height - 0.5
     ):
         return
-    # Rotation from the wxyz quaternion; camera-frame M = V_R · R · S and Σ_c = M Mᵀ.
     qw, qx, qy, qz = (
         np.float64(quats[i, 0]),
         np.float64(quats[i, 1]),
         np.float64(quats[i, 2]),
         np.float64(quats[i, 3]),
     )
-    qn = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-    if not qn > 0.0:
+    if not qw * qw + qx * qx + qy * qy + qz * qz > 0.0:
         return
-    rn = 1.0 / qn
-    qw, qx, qy, qz = qw * rn, qx * rn, qy * rn, qz * rn  # normalised, as gsplat does
-    r00 = 1 - 2 * (qy * qy + qz * qz)
-    r01 = 2 * (qx * qy - qw * qz)
-    r02 = 2 * (qx * qz + qw * qy)
-    r10 = 2 * (qx * qy + qw * qz)
-    r11 = 1 - 2 * (qx * qx + qz * qz)
-    r12 = 2 * (qy * qz - qw * qx)
-    r20 = 2 * (qx * qz - qw * qy)
-    r21 = 2 * (qy * qz + qw * qx)
-    r22 = 1 - 2 * (qx * qx + qy * qy)
-    m00 = (V[0, 0] * r00 + V[0, 1] * r10 + V[0, 2] * r20) * sx
-    m01 = (V[0, 0] * r01 + V[0, 1] * r11 + V[0, 2] * r21) * sy
-    m02 = (V[0, 0] * r02 + V[0, 1] * r12 + V[0, 2] * r22) * sz
-    m10 = (V[1, 0] * r00 + V[1, 1] * r10 + V[1, 2] * r20) * sx
-    m11 = (V[1, 0] * r01 + V[1, 1] * r11 + V[1, 2] * r21) * sy
-    m12 = (V[1, 0] * r02 + V[1, 1] * r12 + V[1, 2] * r22) * sz
-    m20 = (V[2, 0] * r00 + V[2, 1] * r10 + V[2, 2] * r20) * sx
-    m21 = (V[2, 0] * r01 + V[2, 1] * r11 + V[2, 2] * r21) * sy
-    m22 = (V[2, 0] * r02 + V[2, 1] * r12 + V[2, 2] * r22) * sz
-    # P = J · M (2x3), J = [[fx/z, 0, -fx tx/z²], [0, fy/z, -fy ty/z²]]; Σ2 = P Pᵀ + EPS2D·I.
-    p00 = fx * rz * m00 + j02 * m20
-    p01 = fx * rz * m01 + j02 * m21
-    p02 = fx * rz * m02 + j02 * m22
-    p10 = fy * rz * m10 + j12 * m20
-    p11 = fy * rz * m11 + j12 * m21
-    p12 = fy * rz * m12 + j12 * m22
-    sxx = p00 * p00 + p01 * p01 + p02 * p02 + EPS2D
-    sxy = p00 * p10 + p01 * p11 + p02 * p12
-    syy = p10 * p10 + p11 * p11 + p12 * p12 + EPS2D
+    sxx, sxy, syy = _covariance_2d(_view_rotation(V), qw, qx, qy, qz, sx, sy, sz, fx, fy, rz,
+                                   j02, j12)  # fmt: skip
     # Clamp huge eigenvalues (keeping the eigenvectors) so float32 conics stay representable.
     half_tr = 0.5 * (sxx + syy)
     root = math.sqrt(0.25 * (sxx - syy) ** 2 + sxy * sxy)
