@@ -124,19 +124,35 @@ class Gaussians:
     @staticmethod
     def concat(parts: list[Gaussians]) -> Gaussians:
         """One set from several; `sh` survives only if every part has the same K."""
-        parts = [p for p in parts if len(p) > 0]
-        if not parts:
+        return Gaussians.gather([(p, None) for p in parts])
+
+    @staticmethod
+    def gather(parts: list[tuple[Gaussians, np.ndarray | None]]) -> Gaussians:
+        """One set from (part, mask) pairs: each part's rows where its boolean mask (N,) is True,
+        all of it for None. Rows go straight into the result, one copy (where a `subset` and
+        a `concat` would copy masked parts twice); `sh` survives as in `concat`."""
+        rows = [(g, m, len(g) if m is None else int(np.count_nonzero(m))) for g, m in parts]
+        rows = [r for r in rows if r[2] > 0]
+        if not rows:
             return Gaussians.empty()
-        sh_shapes = {None if p.sh is None else p.sh.shape[1] for p in parts}
-        keep_sh = len(sh_shapes) == 1 and None not in sh_shapes
-        return Gaussians(
-            np.concatenate([p.means for p in parts]),
-            np.concatenate([p.quats for p in parts]),
-            np.concatenate([p.scales for p in parts]),
-            np.concatenate([p.opacities for p in parts]),
-            np.concatenate([p.colors for p in parts]),
-            np.concatenate([p.sh for p in parts]) if keep_sh else None,
-        )
+        sh_shapes = {None if g.sh is None else g.sh.shape[1] for g, _, _ in rows}
+        fields = ["means", "quats", "scales", "opacities", "colors"]
+        if len(sh_shapes) == 1 and None not in sh_shapes:
+            fields.append("sh")
+        total = sum(n for _, _, n in rows)
+        out = {}
+        for f in fields:
+            first = getattr(rows[0][0], f)
+            out[f] = dst = np.empty((total, *first.shape[1:]), np.float32)
+            a = 0
+            for g, m, n in rows:
+                src = getattr(g, f)
+                if m is None:
+                    dst[a : a + n] = src
+                else:
+                    np.compress(m, src, axis=0, out=dst[a : a + n])
+                a += n
+        return Gaussians(**out)
 
     def transform(self, T: np.ndarray) -> Gaussians:
         """Apply a (4, 4) similarity transform (rotation · uniform scale + translation).

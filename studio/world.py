@@ -1019,11 +1019,11 @@ class World:
         bias = 1.0
         for _ in range(3):
             parts = self._gather(anchor, budget, bias, hidden, slack)
-            total = sum(len(p) for p in parts)
+            total = sum(len(g) if m is None else int(np.count_nonzero(m)) for g, m in parts)
             if total <= budget:
                 break
             bias = self._last_bias * 0.85
-        out = Gaussians.concat(parts)
+        out = Gaussians.gather(parts)
         with self._lock:
             self._anchor_views[key] = out
             while len(self._anchor_views) > VIEW_CACHE_ENTRIES:
@@ -1083,7 +1083,10 @@ class World:
         bias: float,
         hidden: frozenset[str] = frozenset(),
         slack: float = 0.0,
-    ) -> list[Gaussians]:
+    ) -> list[tuple[Gaussians, np.ndarray | None]]:
+        """The view's parts as (Gaussians, row mask or None) for `Gaussians.gather`: masks
+        leave out props drawn at another LOD, hidden props and the ground under the finer
+        near ground, without copying each part first."""
         klist, lods, info, owner, plods, draw, self._last_bias = self._select(
             camera, budget, bias, slack
         )
@@ -1095,21 +1098,24 @@ class World:
         for lod, ks in sorted(groups.items()):
             for k, layer in zip(ks, self._layers_for(ks, lod), strict=True):
                 layers.append((k[0], k[1], lod, layer))
-        parts = self._relight_many(layers)
+        parts: list[tuple[Gaussians, np.ndarray | None]] = [
+            (g, None) for g in self._relight_many(layers)
+        ]
         near = self._near_ground(camera)
         if near is not None:  # finer ground at the camera's feet replaces LOD 0 there
             p = self._near_cache[0][0] * 2.0, 0.0, self._near_cache[0][1] * 2.0  # its centre
             for k, (_, _, lod, layer) in enumerate(layers):
                 if lod != 0:
                     continue
+                g = parts[k][0]
                 nt = len(layer.terrain.gaussians)
-                d = np.hypot(parts[k].means[:nt, 0] - p[0], parts[k].means[:nt, 2] - p[2])
+                d = np.hypot(g.means[:nt, 0] - p[0], g.means[:nt, 2] - p[2])
                 inside = d < NEAR_GROUND_RADIUS - 0.5
                 if inside.any():
-                    keep = np.ones(len(parts[k]), bool)
+                    keep = np.ones(len(g), bool)
                     keep[:nt] = ~inside
-                    parts[k] = parts[k].subset(keep)
-            parts.append(near)
+                    parts[k] = (g, keep)
+            parts.append((near, None))
         # Props: near ones per instance, the rest per (chunk, LOD, tier) with unwanted ones
         # masked; everything missing is posed in one batch per kind of key, then split.
         starts = np.concatenate([[0], np.cumsum([len(cp.props) for cp in info])])
@@ -1173,7 +1179,7 @@ class World:
                 items[slot] = (posed, *items[slot][1:])
         self._light_posed([(p, c, k) for p, c, k, _ in items])
         for posed, _, _, want in items:
-            parts.append(posed.lit if want is None else posed.lit.subset(want[posed.inst]))
+            parts.append((posed.lit, None if want is None else want[posed.inst]))
         return parts
 
     def lit(self, g: Gaussians) -> Gaussians:

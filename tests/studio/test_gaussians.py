@@ -25,6 +25,25 @@ def test_len_concat_subset():
     assert len(Gaussians.concat([])) == 0
 
 
+def test_gather_takes_masked_rows_like_subset_then_concat():
+    rng = np.random.default_rng(3)
+    parts = [random_gaussians(n, seed=n) for n in (6, 0, 9, 4)]
+    parts[2].sh = rng.random((9, 3, 3)).astype(np.float32)  # sh only on one part: dropped
+    masks = [rng.random(6) < 0.5, None, rng.random(9) < 0.5, np.zeros(4, bool)]
+    got = Gaussians.gather(list(zip(parts, masks, strict=True)))
+    want = Gaussians.concat(
+        [p if m is None else p.subset(m) for p, m in zip(parts, masks, strict=True)]
+    )
+    for f in ("means", "quats", "scales", "opacities", "colors"):
+        np.testing.assert_array_equal(getattr(got, f), getattr(want, f))
+    assert got.sh is None and len(got) == sum(
+        len(p) if m is None else int(m.sum()) for p, m in zip(parts, masks, strict=True)
+    )
+    with_sh = Gaussians.gather([(parts[2], masks[2]), (parts[2], None)])
+    np.testing.assert_array_equal(with_sh.sh, np.concatenate([parts[2].sh[masks[2]], parts[2].sh]))
+    assert len(Gaussians.gather([(parts[3], masks[3])])) == 0
+
+
 def test_inputs_become_contiguous_float32():
     g = random_gaussians(4)
     h = Gaussians(
