@@ -88,3 +88,47 @@ def chunk_generation(quick: bool) -> list[Measurement]:
         times.append(time.perf_counter() - t)
     w.close()
     return [Measurement("world.chunk_ms", 1000 * float(np.median(times)), "ms", better="lower")]
+
+
+@benchmark("world")
+def live_frames(quick: bool) -> list[Measurement]:
+    """A live session's frames at 640x360 (simulation step + `render_state`, the chunk worker
+    on, paced at 30 Hz as the studio runs them, no browser): walking, and walking while the
+    mouse turns the view at 120 degrees a second (each new view anchor is a new selection)."""
+    import tempfile
+    from pathlib import Path
+
+    from studio.backdrop import open_world
+    from studio.events import InputEvent
+    from studio.session import Session
+    from studio.storage import ProjectFile
+    from studio.view import render_state
+
+    out: list[Measurement] = []
+    n = 60 if quick else 200
+    for name, turn in (("walk", 0.0), ("turn", 4.0)):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = ProjectFile.create(Path(tmp) / "bench.tidepool", headline_spec())
+            world = open_world(store)
+            s = Session(store, world=world)
+            s.resume()
+            for _ in range(10):  # chunks around the spawn, numba kernels warm
+                s.advance(1)
+                render_state(world, s.state, s.camera(width=640, height=360), width=640, height=360)
+            s.apply(InputEvent(tick=s.tick, held=("w",)))
+            ms = []
+            for _ in range(n):
+                t = time.perf_counter()
+                if turn:
+                    s.apply(InputEvent(tick=s.tick, look=(turn, 0.0)))
+                s.advance(1)
+                cam = s.camera(width=640, height=360)
+                render_state(world, s.state, cam, width=640, height=360)
+                ms.append(1000 * (time.perf_counter() - t))
+                time.sleep(max(0.0, 1 / 30 - (time.perf_counter() - t)))
+            s.close()
+            world.close()
+        for q in (50, 95):
+            value = float(np.percentile(ms, q))
+            out.append(Measurement(f"world.live_frame_{name}_p{q}_ms", value, "ms", better="lower"))
+    return out
