@@ -249,9 +249,11 @@ def composite_reference(
     sky = np.zeros((H, W, 3), np.float32)
     if len(open_rows):
         r1 = min(H, (int(open_rows[-1]) // 4 + 2) * 4)
+        rows = dirs[:r1]
         sky[:r1] = _sky_lowres(
-            dirs[:r1], light, seed=seed, weather=weather, colors=sky_colors_reference
-        )
+            rows[::2, ::2], rows[2::4, 2::4], r1, W, light, seed=seed, weather=weather,
+            colors=sky_colors_reference,
+        )  # fmt: skip
     dist = depth * ray_len
     # Height fog integrated along the ray: density falls off exponentially with height.
     hf = 22.0
@@ -266,11 +268,8 @@ def composite_reference(
     optical = light.fog_density * dist * (0.35 + 0.65 * mist)
     f = 1.0 - np.exp(-optical)
     f = np.maximum(f, smoothstep(fade_start, fade_end, dist))
-    fog_dirs = dirs[2::4, 2::4].copy()  # the haze colour varies slowly: quarter resolution
-    fog_dirs[..., 1] = np.clip(fog_dirs[..., 1], 0.0, 0.05)
-    fog_dirs /= np.linalg.norm(fog_dirs, axis=-1, keepdims=True)
-    fog = _upsample(
-        sky_colors_reference(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W
+    fog = _haze(
+        dirs[2::4, 2::4], H, W, light, seed=seed, weather=weather, colors=sky_colors_reference
     )
     a = alpha[..., None]
     f = f[..., None].astype(np.float32)
@@ -393,18 +392,11 @@ def sky_layers(
     sky = np.zeros((H, W, 3), np.float32)
     if sky_rows:
         rows = unit[:sky_rows]
-        half = sky_colors(rows[::2, ::2] @ R_t, light, seed=seed, weather=weather, clouds=False)
-        small = rows[2::4, 2::4] @ R_t
-        clouds = sky_colors(small, light, seed=seed, weather=weather)
-        clouds -= sky_colors(small, light, seed=seed, weather=weather, clouds=False)
-        up = _upsample(half, sky_rows, W)
-        up += _upsample(clouds, sky_rows, W)
-        sky[:sky_rows] = np.clip(up, 0.0, 1.0, out=up)  # what `_sky_lowres` draws
-    fog_dirs = unit[2::4, 2::4] @ R_t  # the haze colour varies slowly: quarter resolution
-    fog_dirs[..., 1] = np.clip(fog_dirs[..., 1], 0.0, 0.05)
-    fog_dirs /= np.linalg.norm(fog_dirs, axis=-1, keepdims=True)
-    fog = _upsample(sky_colors(fog_dirs, light, seed=seed, weather=weather, clouds=False), H, W)
-    fog = np.ascontiguousarray(fog, np.float32)
+        sky[:sky_rows] = _sky_lowres(
+            rows[::2, ::2] @ R_t, rows[2::4, 2::4] @ R_t, sky_rows, W, light, seed=seed,
+            weather=weather,
+        )  # fmt: skip
+    fog = _haze(unit[2::4, 2::4] @ R_t, H, W, light, seed=seed, weather=weather)
     sky.setflags(write=False)
     fog.setflags(write=False)
     if cache is not None:
@@ -564,17 +556,30 @@ def composite(
 
 
 def _sky_lowres(
-    dirs: np.ndarray, light: Lighting, *, seed: int, weather: str, colors=sky_colors
-) -> np.ndarray:
-    """Sky at half resolution and clouds at quarter resolution, upsampled bilinearly
-    (`colors` is `sky_colors` or, for `composite_reference`, `sky_colors_reference`)."""
-    H, W = dirs.shape[:2]
-    small = dirs[2::4, 2::4]
-    cl = colors(small, light, seed=seed, weather=weather)
-    nocl = colors(small, light, seed=seed, weather=weather, clouds=False)
-    cloud_delta = _upsample(cl - nocl, H, W)
-    half = colors(dirs[::2, ::2], light, seed=seed, weather=weather, clouds=False)
-    return np.clip(_upsample(half, H, W) + cloud_delta, 0.0, 1.0)
+    half: np.ndarray, quarter: np.ndarray, H: int, W: int, light: Lighting, *, seed: int,
+    weather: str, colors=sky_colors,
+) -> np.ndarray:  # fmt: skip
+    """(H, W, 3) sky: drawn along the half-resolution rays `half` (the image's [::2, ::2]),
+    clouds along the quarter-resolution rays `quarter` ([2::4, 2::4]), upsampled bilinearly.
+    `colors` is `sky_colors`, or `sky_colors_reference` for `composite_reference`."""
+    clouds = colors(quarter, light, seed=seed, weather=weather)
+    clouds -= colors(quarter, light, seed=seed, weather=weather, clouds=False)
+    up = _upsample(colors(half, light, seed=seed, weather=weather, clouds=False), H, W)
+    up += _upsample(clouds, H, W)
+    return np.clip(up, 0.0, 1.0, out=up)
+
+
+def _haze(
+    quarter: np.ndarray, H: int, W: int, light: Lighting, *, seed: int, weather: str,
+    colors=sky_colors,
+) -> np.ndarray:  # fmt: skip
+    """(H, W, 3) float32 colour fog fades to: the horizon-ward sky along the quarter-resolution
+    rays (the haze varies slowly), upsampled bilinearly."""
+    d = quarter.copy()
+    d[..., 1] = np.clip(d[..., 1], 0.0, 0.05)
+    d /= np.linalg.norm(d, axis=-1, keepdims=True)
+    fog = _upsample(colors(d, light, seed=seed, weather=weather, clouds=False), H, W)
+    return np.ascontiguousarray(fog, np.float32)
 
 
 def _upsample(img: np.ndarray, H: int, W: int) -> np.ndarray:
