@@ -1017,13 +1017,11 @@ class World:
         """Gather and concatenate the anchor's view and cache it (the caller holds _view_lock)."""
         key = self._view_key(anchor, budget, hidden)
         bias = 1.0
-        for _ in range(3):
-            parts = self._gather(anchor, budget, bias, hidden, slack)
-            total = sum(len(g) if m is None else int(np.count_nonzero(m)) for g, m in parts)
-            if total <= budget:
+        for _ in range(3):  # over budget (the estimate was low): gather again at less detail
+            out = Gaussians.gather(self._gather(anchor, budget, bias, hidden, slack))
+            if len(out) <= budget:
                 break
             bias = self._last_bias * 0.85
-        out = Gaussians.gather(parts)
         with self._lock:
             self._anchor_views[key] = out
             while len(self._anchor_views) > VIEW_CACHE_ENTRIES:
