@@ -8,9 +8,9 @@ Tables: ``meta`` (app id, format version, current branch), ``spec`` (the WorldSp
 Durability: every write runs in autocommit mode (one transaction per call, or per `batch()`),
 and WAL with ``synchronous=NORMAL`` survives a killed process (only an OS crash or power loss
 can drop the last transactions). Opening validates before anything can write: the SQLite header
-(magic, page size, file length, application id, format version) is read as plain bytes, then a
-read-only connection runs ``PRAGMA quick_check`` (linear in the file size: ~10 ms per 10 MB) and
-checks the schema and the spec. A damaged, truncated, foreign or newer file raises
+(magic, page size, application id, format version, and the file length unless a writer's WAL is
+beside the file) is read as plain bytes, then a read-only connection runs ``PRAGMA quick_check``
+(linear in the file size: ~10 ms per 10 MB) and checks the schema and the spec. A damaged, truncated, foreign or newer file raises
 `ProjectFileError` naming the file and the fix, and is never modified. Readers may open a file
 (``readonly=True``) while a session writes it.
 
@@ -159,9 +159,15 @@ def _check_header(path: Path) -> None:
         )
     if not path.is_file():
         raise ProjectFileError(f"{path}: not a file; pass the path of a .tidepool file")
+    # A writer's checkpoint copies pages from the WAL into the file in page order, so page 1
+    # (this header) can already count pages that are not written yet. While a -wal exists the
+    # sizes below prove nothing; SQLite's locked quick_check in `open` is what decides then.
+    wal = Path(f"{path}-wal")
+    live = wal.exists()
     size = path.stat().st_size
     with path.open("rb") as f:
         header = f.read(100)
+    live = live or wal.exists()
     if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
         raise ProjectFileError(
             f"{path}: not a Tidepool project (or damaged): it is not an SQLite database"
@@ -177,12 +183,12 @@ def _check_header(path: Path) -> None:
         )
     change_counter, n_pages = struct.unpack(">II", header[24:32])
     (valid_for,) = struct.unpack(">I", header[92:96])
-    if size % page_size:
+    if size % page_size and not live:
         raise ProjectFileError(
             f"{path}: damaged (truncated?): {size} bytes is not a whole number of "
             f"{page_size}-byte pages; open a backup"
         )
-    if n_pages and change_counter == valid_for and size < n_pages * page_size:
+    if n_pages and change_counter == valid_for and size < n_pages * page_size and not live:
         raise ProjectFileError(
             f"{path}: truncated: {size} bytes but the header says {n_pages * page_size}; "
             "open a backup"

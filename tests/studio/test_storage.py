@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,6 +78,34 @@ def test_reader_sees_committed_events_while_a_writer_is_open(tmp_path) -> None:
     assert [e.tick for e in reader.events(1)] == [3, 9]
     reader.close()
     writer.close()
+
+
+def test_opening_during_a_writers_checkpoint_is_not_mistaken_for_truncation(tmp_path) -> None:
+    """A checkpoint copies WAL pages into the file in page order: page 1 (whose header counts
+    the pages) lands before the pages that grow the file. A file caught in that state, with its
+    WAL beside it, is whole and must open; the same bytes without a WAL are truncated."""
+    path = tmp_path / "w.tidepool"
+    ProjectFile.create(path, _spec()).close()
+    writer = sqlite3.connect(path, isolation_level=None)  # a plain SQLite writer, not ours
+    writer.execute("PRAGMA wal_autocheckpoint = 0")  # keep every new page in the WAL
+    for t in range(40):
+        writer.execute("INSERT INTO snapshots VALUES (1, ?, ?)", (t, bytes([t]) * 8192))
+    wal = Path(f"{path}-wal").read_bytes()
+    (page_size,) = struct.unpack(">I", wal[8:12])
+    frames = [32 + i * (24 + page_size) for i in range((len(wal) - 32) // (24 + page_size))]
+    page1 = [f for f in frames if struct.unpack(">I", wal[f : f + 4])[0] == 1][-1]
+    with path.open("r+b") as f:  # the checkpoint's first write
+        f.write(wal[page1 + 24 : page1 + 24 + page_size])
+    (n_pages,) = struct.unpack(">I", path.read_bytes()[28:32])
+    assert n_pages * page_size > path.stat().st_size
+    alone = tmp_path / "alone.tidepool"
+    alone.write_bytes(path.read_bytes())
+    _expect_clean_failure(alone, "truncated")
+    with ProjectFile.open(path, readonly=True) as pf:
+        assert pf.snapshot_ticks(1) == list(range(40))
+    writer.close()  # the last connection finishes the checkpoint
+    with ProjectFile.open(path, readonly=True) as pf:
+        assert pf.snapshot_at_or_before(1, 39) == (39, bytes([39]) * 8192)
 
 
 def _expect_clean_failure(path, match: str) -> None:
