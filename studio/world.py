@@ -172,6 +172,14 @@ class ChunkProps:
     landmark: np.ndarray  # (n,) bool
     until: np.ndarray  # (n,) first LOD at which the prop is not drawn
     sizes: np.ndarray  # (n, N_PLODS) Gaussians at each LOD (estimates for LOD 0)
+    _drawn: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def drawn_at(self, lod: int) -> np.ndarray:
+        """Indices of the props drawn at `lod` (those a (chunk, LOD) part poses; cached)."""
+        got = self._drawn.get(lod)
+        if got is None:
+            got = self._drawn[lod] = np.flatnonzero(self.until > lod)
+        return got
 
 
 @dataclass
@@ -228,6 +236,11 @@ def _slope_frames(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     R = np.stack([t1, t2, n], axis=2)  # columns: local x, y, z in the world
     stretch = np.minimum(np.sqrt(1.0 + gl * gl), 4.0).astype(np.float32)
     return matrix_to_quat(R), stretch
+
+
+def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """The indices of the ranges [starts[j], starts[j] + sizes[j]), one after another."""
+    return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
 
 
 def _bilinear(grid: np.ndarray, cx: int, cz: int, x: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -705,15 +718,18 @@ class World:
         layer.lit, layer.lit_key = lit, self._light_key
         return lit
 
-    def _light_posed(self, items: list[tuple[PosedProps, np.ndarray, tuple[int, int]]]) -> None:
+    def _light_posed(
+        self, items: list[tuple[PosedProps, ChunkProps, np.ndarray, tuple[int, int]]]
+    ) -> None:
         """Shade stale posed props; each prop takes its chunk's heightfield shadow at its centre
-        (items: posed props, the (n, 3) centres of the props `inst` indexes, the chunk)."""
+        (items: posed props, their chunk's props, which of those `inst` indexes, the chunk)."""
         stale = [it for it in items if it[0].lit is None or it[0].lit_key != self._light_key]
         if not stale:
             return
         L = self.lighting
-        grids = self._shadow_grids([k for _, _, k in stale])
-        for (posed, centre, (cx, cz)), grid in zip(stale, grids, strict=True):
+        grids = self._shadow_grids([k for _, _, _, k in stale])
+        for (posed, cp, idx, (cx, cz)), grid in zip(stale, grids, strict=True):
+            centre = cp.centre[idx]
             sh = _bilinear(grid, cx, cz, centre[:, 0], centre[:, 2])
             s = posed.surfels
             g = s.gaussians
@@ -1115,68 +1131,66 @@ class World:
                     parts[k] = (g, keep)
             parts.append((near, None))
         # Props: near ones per instance, the rest per (chunk, LOD, tier) with unwanted ones
-        # masked; everything missing is posed in one batch per kind of key, then split.
+        # masked; everything missing is posed in one batch, then split. Parts go in chunk
+        # order, each chunk's instances before its LODs.
         starts = np.concatenate([[0], np.cumsum([len(cp.props) for cp in info])])
-        items: list[tuple[PosedProps | None, np.ndarray, tuple[int, int], np.ndarray | None]] = []
+        pl = np.where(draw, plods, -1)
+        near = np.flatnonzero((pl >= 0) & (pl < INSTANCE_PLODS))
+        far = np.unique((owner * N_PLODS + pl)[pl >= INSTANCE_PLODS])
+        wanted = sorted(
+            [(c, 0, j) for c, j in zip(owner[near].tolist(), near.tolist(), strict=True)]
+            + [(k // N_PLODS, 1, k % N_PLODS) for k in far.tolist()]
+        )
         hide_chunks: set[tuple[int, int]] = set()
         for pid in hidden:
             _, _, where = pid.partition("@")
             with contextlib.suppress(ValueError):
                 hide_chunks |= _chunks_of(*(int(v) / 100.0 for v in where.split(",")))
-        missing: list[tuple[tuple, list[int], ChunkProps, np.ndarray | None]] = []
-        for c in np.unique(owner[draw]).tolist():
+        items: list[
+            tuple[PosedProps | None, ChunkProps, np.ndarray, tuple[int, int], np.ndarray | None]
+        ] = []
+        missing: list[tuple[int, tuple, np.ndarray, ChunkProps, int]] = []
+        for c, per_lod, v in wanted:
             cx, cz, tier = klist[c]
             cp = info[c]
-            a, b = int(starts[c]), int(starts[c + 1])
-            pl = np.where(draw[a:b], plods[a:b], -1)
-            wanted: list[tuple[tuple, list[int], np.ndarray | None]] = [
-                (("i", cx, cz, tier, i, int(pl[i])), [i], None)
-                for i in np.flatnonzero((pl >= 0) & (pl < INSTANCE_PLODS)).tolist()
-            ]
-            for lod in np.unique(pl[pl >= INSTANCE_PLODS]).tolist():
-                drawn = np.flatnonzero(cp.until > lod).tolist()
-                want = pl[drawn] == lod
-                wanted.append((("p", cx, cz, lod, tier), drawn, None if want.all() else want))
-            for key, idx, want in wanted:
-                if (cx, cz) in hide_chunks:
-                    gone = np.array([cp.props[j].id in hidden for j in idx], bool)
-                    if gone.any():
-                        want = ~gone if want is None else want & ~gone
-                with self._lock:
-                    got = self._layers.get(key)
-                    if got is not None:
-                        self._layers.move_to_end(key)
-                if got is None:
-                    missing.append((len(items), key, idx, cp))
-                items.append((got, cp.centre[idx], (cx, cz), want))
+            want: np.ndarray | None = None
+            if per_lod:
+                lod, idx = v, cp.drawn_at(v)
+                key: tuple = ("p", cx, cz, lod, tier)
+                shown = pl[starts[c] + idx] == lod
+                want = None if shown.all() else shown
+            else:
+                lod, idx = int(pl[v]), np.array([v - starts[c]])
+                key = ("i", cx, cz, tier, int(idx[0]), lod)
+            if (cx, cz) in hide_chunks:
+                gone = np.array([cp.props[j].id in hidden for j in idx.tolist()], bool)
+                if gone.any():
+                    want = ~gone if want is None else want & ~gone
+            with self._lock:
+                got = self._layers.get(key)
+                if got is not None:
+                    self._layers.move_to_end(key)
+            if got is None:
+                missing.append((len(items), key, idx, cp, lod))
+            items.append((got, cp, idx, (cx, cz), want))
         if missing:
-            flat = [
-                (m[3].props[j], m[1][-2] if m[1][0] == "p" else m[1][-1])
-                for m in missing
-                for j in m[2]
-            ]
-            surf, st, sz = self._plods.pose([f[0] for f in flat], [f[1] for f in flat])
+            surf, st, sz = self._plods.pose(
+                [m[3].props[j] for m in missing for j in m[2].tolist()],
+                [m[4] for m in missing for _ in range(len(m[2]))],
+            )
             k = 0
-            for slot, key, idx, _cp in missing:
-                blocks = [
-                    np.arange(a0, a0 + m)
-                    for a0, m in zip(
-                        st[k : k + len(idx)].tolist(), sz[k : k + len(idx)].tolist(), strict=True
-                    )
-                ]
-                inst = np.repeat(np.arange(len(idx), dtype=np.int32), sz[k : k + len(idx)])
+            for slot, key, idx, _cp, _lod in missing:
+                a0, n0 = st[k : k + len(idx)], sz[k : k + len(idx)]
                 k += len(idx)
-                sel = np.concatenate(blocks) if blocks else np.zeros(0, np.int64)
-                if len(idx) == 1:
-                    sel = slice(int(st[k - 1]), int(st[k - 1] + sz[k - 1]))
+                sel = slice(int(a0[0]), int(a0[0] + n0[0])) if len(idx) == 1 else _ranges(a0, n0)
                 posed = PosedProps(
                     SurfelSet(surf.gaussians.subset(sel), surf.normals[sel], surf.occlusion[sel]),
-                    inst,
+                    np.repeat(np.arange(len(idx), dtype=np.int32), n0),
                 )
                 self._store(key, posed)
                 items[slot] = (posed, *items[slot][1:])
-        self._light_posed([(p, c, k) for p, c, k, _ in items])
-        for posed, _, _, want in items:
+        self._light_posed([it[:4] for it in items])
+        for posed, _, _, _, want in items:
             parts.append((posed.lit, None if want is None else want[posed.inst]))
         return parts
 
