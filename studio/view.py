@@ -148,12 +148,15 @@ def render_state(
     backend: str = "auto",
     draw_player: bool | None = None,
     cancel: Cancel | None = None,
+    borrow: bool = False,
 ) -> Frame:
     """The frame `camera` sees at `state`: world, sky, weather, creatures, debris, the player
     and props as the state changed them.
 
     The player's body is drawn unless the camera is at the eye (first person);
     pass `draw_player` to override. A set `cancel` stops it with `RenderCancelled`.
+    `borrow=True` lets a live frame draw the neighbouring view while this one is built
+    (`World.gaussians_in_view`); exports and stills leave it off and get the exact view.
     """
     sync_world(world, state)
     if draw_player is None:
@@ -171,4 +174,5 @@ def render_state(
         creatures=False,
         extra=extra,
         cancel=cancel,
+        borrow=borrow,
     )

@@ -238,6 +238,19 @@ def _slope_frames(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return matrix_to_quat(R), stretch
 
 
+def _one_step_apart(a: Camera, b: Camera) -> bool:
+    """Whether view anchors `a` and `b` (see `view_anchor`) differ by at most one step in each
+    of position, yaw and pitch, with the same field of view."""
+    step, deg = VIEW_ANCHOR_STEP
+    turn = abs((a.yaw - b.yaw + 180.0) % 360.0 - 180.0)
+    return (
+        bool(np.all(np.abs(a.position - b.position) <= step * 1.001))
+        and turn <= deg * 1.001
+        and abs(a.pitch - b.pitch) <= deg * 1.001
+        and (a.vfov, a.width, a.height) == (b.vfov, b.width, b.height)
+    )
+
+
 def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """The indices of the ranges [starts[j], starts[j] + sizes[j]), one after another."""
     return np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
@@ -291,16 +304,20 @@ class World:
         self._plods = PropLods()
         self._chunk_props: OrderedDict[tuple[int, int], ChunkProps] = OrderedDict()
         self.last_view_count = 0
+        """Gaussians the last `gaussians_in_view` (or `frame`) drew, creatures and weather included."""
         self._last_view: tuple[tuple, Gaussians] | None = None
         self._near_cache: tuple[tuple, Gaussians] | None = None
         self._anchor_views: OrderedDict[tuple, Gaussians] = OrderedDict()  # LRU, see _static_view
         self._view_lock = threading.Lock()  # one view build at a time (frame thread or worker)
         self._view_pending: set[tuple] = set()
         self._prev_pose: tuple[np.ndarray, float, float] | None = None
+        self._drawn_view: tuple[Camera, tuple, Gaussians] | None = None
+        """The anchor, key and view `_static_view` last returned as built for its camera."""
+        self.last_view_borrowed = False
+        """Whether the last view drew a neighbouring anchor's (see `gaussians_in_view`)."""
         self._shadows: dict[tuple[int, int], np.ndarray] = {}
         self._shadow_key = -1
         self._last_bias = 1.0
-        """Gaussians the last `gaussians_in_view` (or `frame`) drew, creatures and weather included."""
         self._lock = threading.RLock()
         self._pool = (
             ThreadPoolExecutor(1, thread_name_prefix="chunks", initializer=_background_priority)
@@ -961,6 +978,7 @@ class World:
         weather: bool = True,
         hidden: frozenset[str] = frozenset(),
         extra: Gaussians | None = None,
+        borrow: bool = False,
     ) -> Gaussians:
         """Lit, LOD-selected Gaussians in view (+ creatures and weather particles).
 
@@ -971,6 +989,14 @@ class World:
         Props whose ids (`studio.scatter.prop_id`) are in `hidden` are left out (a mask over
         the cached Gaussians: a simulation's broken, toppled, removed or moved props).
         `last_view_count` holds the total drawn.
+
+        `borrow=True` (the live viewport, with a background worker) never waits for a view
+        build when the camera has just crossed into a new anchor: if the view drawn last is
+        built for an anchor one step away (position, yaw, pitch; same budget, lighting and
+        hidden props), that view is drawn while the worker builds this anchor's, and
+        `last_view_borrowed` says so. Its frustum misses at most a step's sliver at the
+        image's edge, for the frame or two the build takes. Without `borrow` the result is
+        exactly this anchor's view, whenever it was built.
         """
         memo = (
             camera.viewmat().tobytes(),
@@ -984,7 +1010,7 @@ class World:
         )
         if extra is None and self._last_view is not None and self._last_view[0] == memo:
             return self._last_view[1]
-        parts = [self._static_view(camera, budget, hidden)]
+        parts = [self._static_view(camera, budget, hidden, borrow=borrow)]
         if self.extra_static is not None:
             parts.append(self.extra_static)
         if creatures:
@@ -998,22 +1024,39 @@ class World:
         self._prefetch(camera)
         out = Gaussians.concat(parts)  # the one copy a frame makes of what it draws
         self.last_view_count = len(out)
-        if extra is None:
+        if extra is None and not self.last_view_borrowed:
             self._last_view = (memo, out)
         return out
 
-    def _static_view(self, camera: Camera, budget: int, hidden: frozenset[str]) -> Gaussians:
+    def _static_view(
+        self, camera: Camera, budget: int, hidden: frozenset[str], *, borrow: bool = False
+    ) -> Gaussians:
         """The terrain, water and props `camera`'s view anchor selects (cached per anchor).
 
         With a background worker, the anchor the camera is heading for is built ahead of time
         (`_prefetch_view`); the result is the same either way, only when it is computed differs.
+        With `borrow`, see `gaussians_in_view`.
         """
         anchor, slack = view_anchor(camera)
         key = self._view_key(anchor, budget, hidden)
         out = self._cached_view(key)
+        drawn = self._drawn_view
+        self.last_view_borrowed = (
+            out is None
+            and borrow
+            and self._pool is not None
+            and drawn is not None
+            and drawn[1][2:] == key[2:]
+            and _one_step_apart(drawn[0], anchor)
+        )
+        if self.last_view_borrowed:
+            self._queue_view(anchor, slack, budget, hidden, key)
+            self._prefetch_view(camera, budget, hidden, here=key)
+            return drawn[2]
         if out is None:
             with self._view_lock:  # a worker building this very anchor finishes first
                 out = self._cached_view(key) or self._build_view(anchor, slack, budget, hidden)
+        self._drawn_view = (anchor, key, out)
         self._prefetch_view(camera, budget, hidden, here=key)
         return out
 
@@ -1068,9 +1111,13 @@ class World:
             anchor, slack = view_anchor(ahead)
             key = self._view_key(anchor, budget, hidden)
             if key != here:
-                break
-        else:
-            return
+                self._queue_view(anchor, slack, budget, hidden, key)
+                return
+
+    def _queue_view(
+        self, anchor: Camera, slack: float, budget: int, hidden: frozenset[str], key: tuple
+    ) -> None:
+        """Have the worker build the view for `anchor` (unless it is built or queued)."""
         with self._lock:
             if key in self._anchor_views or key in self._view_pending:
                 return
@@ -1259,13 +1306,15 @@ class World:
         extra: Gaussians | None = None,
         hidden: frozenset[str] = frozenset(),
         cancel: Cancel | None = None,
+        borrow: bool = False,
     ):  # -> studio.render.Frame
         """Render what `camera` sees: splats in view, sky behind, fog in front (a `Frame`).
 
         `creatures=False` leaves out the spec's creatures at rest; `extra` adds already-lit
         Gaussians (a simulation state's creatures, debris, the player: see studio.view);
-        props whose ids are in `hidden` are left out (see `gaussians_in_view`). A set `cancel`
-        stops the frame with `studio.render.RenderCancelled`.
+        props whose ids are in `hidden` are left out (see `gaussians_in_view`, which also
+        says what `borrow` does). A set `cancel` stops the frame with
+        `studio.render.RenderCancelled`.
         """
         from studio.render import Frame, render
         from studio.sky import composite
@@ -1274,7 +1323,7 @@ class World:
         H = height or camera.height
         g = self.gaussians_in_view(
             camera, budget, time_s=time_s, creatures=creatures, hidden=frozenset(hidden),
-            extra=extra,
+            extra=extra, borrow=borrow,
         )  # fmt: skip
         fr = render(
             g, camera, width=W, height=H, background=(0.0, 0.0, 0.0), backend=backend,

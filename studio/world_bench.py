@@ -93,8 +93,9 @@ def chunk_generation(quick: bool) -> list[Measurement]:
 @benchmark("world")
 def live_frames(quick: bool) -> list[Measurement]:
     """A live session's frames at 640x360 (simulation step + `render_state`, the chunk worker
-    on, paced at 30 Hz as the studio runs them, no browser): walking, and walking while the
-    mouse turns the view at 120 degrees a second (each new view anchor is a new selection)."""
+    on, a view anchor borrowed while the worker builds it, paced at 30 Hz: as the studio runs
+    them, no browser): walking, and walking while the mouse turns the view at 120 degrees a
+    second (each new view anchor is a new selection)."""
     import tempfile
     from pathlib import Path
 
@@ -123,7 +124,7 @@ def live_frames(quick: bool) -> list[Measurement]:
                     s.apply(InputEvent(tick=s.tick, look=(turn, 0.0)))
                 s.advance(1)
                 cam = s.camera(width=640, height=360)
-                render_state(world, s.state, cam, width=640, height=360)
+                render_state(world, s.state, cam, width=640, height=360, borrow=True)
                 ms.append(1000 * (time.perf_counter() - t))
                 time.sleep(max(0.0, 1 / 30 - (time.perf_counter() - t)))
             s.close()

@@ -145,6 +145,8 @@ class LiveSession:
         self._rendering = False
         self._cancelled_last = False
         self.frames_cancelled = 0
+        self.frames_borrowed = 0
+        """Frames that drew the neighbouring view anchor's Gaussians while this one's built."""
         self.detached_at: float | None = time.monotonic()
         self._thread = threading.Thread(target=self._run, name=f"live-{sid}", daemon=True)
         self._thread.start()
@@ -207,6 +209,7 @@ class LiveSession:
             else None
         )
         out["frames_cancelled"] = self.frames_cancelled
+        out["frames_borrowed"] = self.frames_borrowed
         return out
 
     def close(self, *, wait: bool = True) -> None:
@@ -513,13 +516,13 @@ class LiveSession:
             )
         return s.camera(width=w, height=h)
 
-    def _render_rgb(self, size: tuple[int, int]) -> np.ndarray:
+    def _render_rgb(self, size: tuple[int, int], *, borrow: bool = False) -> np.ndarray:
         from studio.view import render_state
 
         s = self.session
         frame = render_state(
             self.world, s.state, self._camera(size), width=size[0], height=size[1],
-            budget=self.budget, cancel=self.cancel,
+            budget=self.budget, cancel=self.cancel, borrow=borrow,
         )  # fmt: skip
         return frame.rgb
 
@@ -538,7 +541,9 @@ class LiveSession:
         self.cancel.clear()
         self._rendering = True
         try:
-            rgb = self._render_rgb(size)
+            # Playing, the next tick's frame follows at once, so a frame may draw the view
+            # anchor beside the camera's while the worker builds it; paused, it waits for it.
+            rgb = self._render_rgb(size, borrow=self.playing)
         except RenderCancelled:  # a key arrived; the loop steps it in and renders again
             self._cancelled_last = True
             self.frames_cancelled += 1
@@ -546,6 +551,7 @@ class LiveSession:
         finally:
             self._rendering = False
         self._cancelled_last = False
+        self.frames_borrowed += self.world.last_view_borrowed
         jpeg = jpeg_bytes(rgb)
         ms = (time.perf_counter() - t0) * 1000.0
         self.dirty = False

@@ -295,6 +295,60 @@ def test_views_built_ahead_of_a_walking_camera_equal_views_built_on_demand():
         on_demand.close()
 
 
+def test_a_live_view_borrows_the_neighbouring_anchor_only_until_its_own_is_built():
+    """With `borrow`, a camera that crosses into an anchor not built yet draws the view drawn
+    last (one step away) instead of waiting, and the worker builds its own, which later frames
+    get exactly. Two steps away, or with other props hidden, it never borrows."""
+    spec = WorldSpec(seed=5, props=[PropSpec(kind="rock", density=1.0)])
+    live, exact = World(spec, background=True), World(spec, background=False)
+    start = live.spawn_camera(width=320, height=180)
+    gate = threading.Event()
+
+    def at(dz: float, turn: float = 0.0) -> Camera:  # anchors are 1 m and 6 degrees apart
+        return Camera(start.position + np.array([0.0, 0.0, dz]), yaw=start.yaw + turn,
+                      pitch=start.pitch, width=320, height=180)  # fmt: skip
+
+    def view(w: World, cam: Camera, hidden: frozenset[str] = frozenset()):
+        g = w.gaussians_in_view(
+            cam, 60_000, creatures=False, weather=False, hidden=hidden, borrow=True
+        )
+        return g, w.last_view_borrowed
+
+    def same(a, b) -> None:
+        np.testing.assert_array_equal(a.means, b.means)
+        np.testing.assert_array_equal(a.colors, b.colors)
+
+    try:
+        first, borrowed = view(live, at(0.0))
+        assert not borrowed
+        live._pool.submit(gate.wait)  # the worker is busy: nothing new gets built ahead
+        g, borrowed = view(live, at(-1.0))  # a step forward
+        assert borrowed
+        same(g, first)
+        gate.set()
+        live._pool.submit(lambda: None).result()
+        assert live._view_key(view_anchor(at(-1.0))[0], 60_000, frozenset()) in live._anchor_views
+        here, borrowed = view(live, at(-1.0))  # built by the worker meanwhile
+        assert not borrowed
+        same(here, view(exact, at(-1.0))[0])
+        gate.clear()
+        live._pool.submit(gate.wait)
+        g, borrowed = view(live, at(-1.0, turn=6.0))  # a step of turn
+        assert borrowed
+        same(g, here)
+        g, borrowed = view(live, at(-3.0))  # two steps from the view drawn last
+        assert not borrowed
+        same(g, view(exact, at(-3.0))[0])
+        hidden = frozenset({live.props_near(*start.position[[0, 2]], 40.0)[0].id})
+        g, borrowed = view(live, at(-4.0), hidden)  # a prop broke: never the old props
+        assert not borrowed
+        same(g, view(exact, at(-4.0), hidden)[0])
+    finally:
+        gate.set()
+        live.close()
+        exact.close()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 def test_work_ahead_of_the_camera_runs_at_background_priority():
     """The chunk/view worker yields the cores to frames: its thread's nice value is raised,
