@@ -10,10 +10,12 @@ the spec's palette mood. Sun position follows the standard solar-elevation formu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from studio.spec import Palette, WeatherSpec
 
@@ -160,16 +162,39 @@ def lighting_for(hour: float, weather: WeatherSpec, palette: Palette) -> Lightin
     )
 
 
+LUMA = np.array([0.2126, 0.7152, 0.0722])
+"""Rec. 709 luma weights (sRGB primaries)."""
+
+
+def grade_terms(palette: Palette) -> tuple[np.ndarray, float, float]:
+    """The palette's grade as (per-channel gain (3,), saturation, contrast); see `grade`."""
+    mult, sat, contrast = MOODS[palette.mood]
+    gain = np.asarray(mult, np.float64) * palette.brightness
+    if palette.tint is not None:
+        tint = np.asarray(palette.tint, np.float64)
+        gain = gain * (0.8 + 0.2 * tint / max(tint.max(), 1e-3))
+    return gain, float(sat * palette.saturation), float(contrast)
+
+
 def grade(rgb: np.ndarray, palette: Palette) -> np.ndarray:
     """(..., 3) sRGB -> sRGB graded by the palette's mood, saturation, brightness and tint."""
-    mult, sat, contrast = MOODS[palette.mood]
-    c = rgb * np.asarray(mult) * palette.brightness
-    if palette.tint is not None:
-        c = c * (0.8 + 0.2 * np.asarray(palette.tint) / max(max(palette.tint), 1e-3))
-    lum = c @ np.array([0.2126, 0.7152, 0.0722])
-    c = lum[..., None] + (c - lum[..., None]) * (sat * palette.saturation)
+    gain, sat, contrast = grade_terms(palette)
+    c = rgb * gain
+    lum = c @ LUMA
+    c = lum[..., None] + (c - lum[..., None]) * sat
     c = 0.5 + (c - 0.5) * contrast
     return np.clip(c, 0.0, 1.0)
+
+
+@njit(inline="always")
+def grade_one(c0, c1, c2, gain, sat, contrast):
+    """`grade` of one colour, for numba kernels (gain, sat, contrast from `grade_terms`)."""
+    c0, c1, c2 = c0 * gain[0], c1 * gain[1], c2 * gain[2]
+    lum = LUMA[0] * c0 + LUMA[1] * c1 + LUMA[2] * c2
+    c0 = min(max(0.5 + (lum + (c0 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+    c1 = min(max(0.5 + (lum + (c1 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+    c2 = min(max(0.5 + (lum + (c2 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+    return c0, c1, c2
 
 
 def shade(
@@ -185,7 +210,106 @@ def shade(
 
     albedo (N, 3) sRGB; normals (N, 3) unit; shadow (N,) 1 = lit by the key light;
     occlusion (N,) 1 = open to the sky; `wrap` softens the terminator (stylised look).
+    One numba pass (`_shade_kernel`, serial: world builds call it from the background
+    thread), within float32 rounding of `shade_reference`.
     """
+    n = len(albedo)
+    gain, sat, contrast = grade_terms(light.palette)
+    out = np.empty((n, 3), np.float32)
+    _shade_kernel(
+        np.ascontiguousarray(albedo, np.float32), np.ascontiguousarray(normals, np.float32),
+        np.ones(n, np.float32) if shadow is None else np.ascontiguousarray(shadow, np.float32),
+        np.ones(n, np.float32) if occlusion is None else np.ascontiguousarray(occlusion, np.float32),
+        np.asarray(light.key_dir, np.float64), np.asarray(light.key_color, np.float64),
+        np.asarray(light.sky_ambient, np.float64), np.asarray(light.ground_ambient, np.float64),
+        float(wrap), gain, sat, contrast, _TO_LINEAR, _TO_SRGB, out,
+    )  # fmt: skip
+    return out
+
+
+_LUT_SIZE = 4097
+_TO_LINEAR = srgb_to_linear(np.linspace(0.0, 1.0, _LUT_SIZE))
+"""`srgb_to_linear` tabulated over [0, 1] (linear interpolation: within 1e-7)."""
+_TO_SRGB = linear_to_srgb(np.linspace(0.0, 1.0, _LUT_SIZE) ** 2)
+"""`linear_to_srgb` tabulated over the square root of [0, 1], where the curve is nearly
+straight (linear interpolation: within 1e-6); pow() was most of a surfel's shading time."""
+
+
+@njit(inline="always")
+def _lookup(table, x):
+    """`table` (over [0, 1] in equal steps) at x, interpolated; x clipped to [0, 1]."""
+    f = min(max(x, 0.0), 1.0) * (table.shape[0] - 1)
+    i = min(int(f), table.shape[0] - 2)
+    return table[i] + (table[i + 1] - table[i]) * (f - i)
+
+
+@njit(inline="always")
+def _lit(albedo, key, sky, ground, up, occlusion, to_linear, to_srgb):
+    """One sRGB channel of a surfel: albedo times key light plus hemisphere ambient."""
+    lin = _lookup(to_linear, np.float64(albedo)) * (
+        key + (sky * up + ground * (1.0 - up)) * occlusion
+    )
+    return _lookup(to_srgb, math.sqrt(max(lin, 0.0)))
+
+
+@njit(cache=True, nogil=True)
+def _shade_kernel(albedo, normals, shadow, occlusion, key_dir, key_color, sky_ambient,
+                  ground_ambient, wrap, gain, sat, contrast, to_linear, to_srgb, out):  # fmt: skip
+    """`shade_reference` for each surfel (float64 arithmetic, float32 in and out)."""
+    for i in range(albedo.shape[0]):
+        nx, ny, nz = np.float64(normals[i, 0]), np.float64(normals[i, 1]), np.float64(normals[i, 2])
+        ndl = (nx * key_dir[0] + ny * key_dir[1] + nz * key_dir[2] + wrap) / (1.0 + wrap)
+        ndl = min(max(ndl, 0.0), 1.0) * shadow[i]
+        up = min(max(0.5 + 0.5 * ny, 0.0), 1.0)
+        occ = np.float64(occlusion[i])
+        c0 = _lit(
+            albedo[i, 0],
+            key_color[0] * ndl,
+            sky_ambient[0],
+            ground_ambient[0],
+            up,
+            occ,
+            to_linear,
+            to_srgb,
+        )
+        c1 = _lit(
+            albedo[i, 1],
+            key_color[1] * ndl,
+            sky_ambient[1],
+            ground_ambient[1],
+            up,
+            occ,
+            to_linear,
+            to_srgb,
+        )
+        c2 = _lit(
+            albedo[i, 2],
+            key_color[2] * ndl,
+            sky_ambient[2],
+            ground_ambient[2],
+            up,
+            occ,
+            to_linear,
+            to_srgb,
+        )
+        c0, c1, c2 = grade_one(c0, c1, c2, gain, sat, contrast)
+        out[i, 0] = c0
+        out[i, 1] = c1
+        out[i, 2] = c2
+
+
+def shade_reference(
+    albedo: np.ndarray,
+    normals: np.ndarray,
+    light: Lighting,
+    *,
+    shadow: np.ndarray | None = None,
+    occlusion: np.ndarray | None = None,
+    wrap: float = 0.15,
+) -> np.ndarray:
+    """`shade` in plain numpy: Lambert with a wrapped terminator times the shadow, plus the
+    sky/ground hemisphere ambient times occlusion, in linear light, then graded. The
+    definition the fast path is tested against."""
     alb = srgb_to_linear(np.asarray(albedo, dtype=np.float64))
     n = np.asarray(normals, dtype=np.float64)
     ndl = np.clip((n @ light.key_dir + wrap) / (1 + wrap), 0.0, 1.0)

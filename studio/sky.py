@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from studio.camera import Camera
-from studio.lighting import MOODS, Lighting, grade, linear_to_srgb, srgb_to_linear
+from studio.lighting import Lighting, grade, grade_one, grade_terms, linear_to_srgb, srgb_to_linear
 from studio.render.cpu import parallel_launch
 from studio.terrain import _noise, hash_uniform, smoothstep, stable_seed
 
@@ -67,11 +67,7 @@ def sky_colors(
     """
     shape = dirs.shape
     flat = np.ascontiguousarray(dirs, np.float32).reshape(-1, 3)
-    mult, sat, contrast = MOODS[light.palette.mood]
-    gain = np.asarray(mult, np.float64) * light.palette.brightness
-    if light.palette.tint is not None:
-        tint = np.asarray(light.palette.tint, np.float64)
-        gain = gain * (0.8 + 0.2 * tint / max(tint.max(), 1e-3))
+    gain, sat, contrast = grade_terms(light.palette)
     sun = np.asarray(light.sun_dir, np.float64)
     sun_up = float(smoothstep(-0.12, 0.05, sun[1])) * (1 - light.overcast)
     warm = np.array([1.0, 0.62, 0.35]) if sun[1] < 0.3 else np.array([1.0, 0.93, 0.8])
@@ -80,8 +76,7 @@ def sky_colors(
         _sky_kernel(
             flat, np.asarray(light.horizon, np.float64), np.asarray(light.zenith, np.float64),
             sun, sun_up, warm, np.asarray(light.moon_dir, np.float64), float(light.night),
-            float(light.overcast), _star_h0(seed), gain, float(sat * light.palette.saturation),
-            float(contrast), not clouds, out,
+            float(light.overcast), _star_h0(seed), gain, sat, contrast, not clouds, out,
         )  # fmt: skip
     if clouds:  # the deck goes over the ungraded sky; grade after
         col = _clouds(flat.astype(np.float64), out.astype(np.float64), light, seed=seed,
@@ -141,11 +136,7 @@ def _sky_kernel(dirs, horizon, zenith, sun, sun_up, warm, moon_dir, night, overc
             c2 = (c2 + halo * 0.8) * (1.0 - moon) + moon * 0.88 + bright
         if graded:  # `studio.lighting.grade` of the clipped colour
             c0, c1, c2 = min(max(c0, 0.0), 1.0), min(max(c1, 0.0), 1.0), min(max(c2, 0.0), 1.0)
-            c0, c1, c2 = c0 * gain[0], c1 * gain[1], c2 * gain[2]
-            lum = 0.2126 * c0 + 0.7152 * c1 + 0.0722 * c2
-            c0 = min(max(0.5 + (lum + (c0 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
-            c1 = min(max(0.5 + (lum + (c1 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
-            c2 = min(max(0.5 + (lum + (c2 - lum) * sat - 0.5) * contrast, 0.0), 1.0)
+            c0, c1, c2 = grade_one(c0, c1, c2, gain, sat, contrast)
         out[k, 0] = c0
         out[k, 1] = c1
         out[k, 2] = c2

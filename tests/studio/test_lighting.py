@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from studio.lighting import lighting_for, shade, sun_direction, sun_elevation
+from studio.lighting import lighting_for, shade, shade_reference, sun_direction, sun_elevation
 from studio.sky import sky_colors
 from studio.spec import Palette, WeatherSpec
 
@@ -54,3 +54,24 @@ def test_sky_dark_at_night_warm_at_dusk_blue_at_noon():
     assert dusk[0] > dusk[2] + 0.15  # red exceeds blue at the horizon
     noon = sky_colors(zenith, _light(12.0), clouds=False)[0]
     assert noon[2] > noon[0] + 0.2
+
+
+def test_fast_shading_matches_the_numpy_definition():
+    """`shade` (numba, tabulated sRGB curves) agrees with `shade_reference` far below one
+    8-bit step: out-of-range albedo, every normal, shadows, occlusion, moods and tints."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    albedo = rng.uniform(-0.1, 1.1, (n, 3)).astype(np.float32)
+    normals = rng.normal(size=(n, 3))
+    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+    shadow, occlusion = rng.uniform(0, 1, n), rng.uniform(0, 1, n).astype(np.float32)
+    for hour, kind, palette in [
+        (10.0, "clear", Palette()),
+        (18.4, "fog", Palette(mood="golden", tint=(1.0, 0.6, 0.3), saturation=1.3)),
+        (23.5, "storm", Palette(mood="eerie", brightness=0.8)),
+    ]:
+        L = lighting_for(hour, WeatherSpec(kind=kind), palette)
+        for kw in ({}, {"shadow": shadow, "occlusion": occlusion}):
+            got = shade(albedo, normals, L, **kw)
+            assert got.dtype == np.float32 and got.shape == (n, 3)
+            np.testing.assert_allclose(got, shade_reference(albedo, normals, L, **kw), atol=5e-6)
