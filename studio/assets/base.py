@@ -15,7 +15,6 @@ import numpy as np
 import trimesh
 
 from studio.gaussians import Gaussians
-from studio.transforms import quat_to_matrix
 
 
 @dataclass(frozen=True)
@@ -49,5 +48,7 @@ class Asset:
 
 
 def surfel_normals(g: Gaussians) -> np.ndarray:
-    """(N, 3) outward normals of flat surfels: each Gaussian's rotated local z axis."""
-    return quat_to_matrix(g.quats)[:, :, 2].astype(np.float32)
+    """(N, 3) outward normals of flat surfels: each Gaussian's rotated local z axis (the third
+    column of `quat_to_matrix`, without building the other two)."""
+    w, x, y, z = g.quats.T
+    return np.stack([2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)], axis=1)

@@ -21,12 +21,13 @@ from typing import Literal
 
 import numpy as np
 import trimesh
+from numba import njit
 
 from studio.assets.base import Collider
 from studio.assets.geometry import Builder, axis_angle, hsv_jitter, vec
 from studio.gaussians import Gaussians
 from studio.spec import CREATURE_KINDS
-from studio.transforms import matrix_to_quat, quat_multiply
+from studio.transforms import matrix_to_quat
 
 JointKind = Literal[
     "root", "spine", "neck", "head", "shoulder", "elbow", "hip", "knee", "wing", "tail"
@@ -143,22 +144,16 @@ class Creature:
         return self._posed_mesh(self.part_transforms(joint_angles, T_world_root=T_world_root))
 
     def _posed_gaussians(self, Ts: np.ndarray) -> Gaussians:
+        """Every part's Gaussians through its transform (`Gaussians.transform` per part, in
+        one numba pass over all of them: this runs for every creature every frame)."""
         A = Ts[:, :3, :3]
         s = np.cbrt(np.linalg.det(A))  # (P,) uniform scale per part
-        R = A / s[:, None, None]
+        qR = matrix_to_quat(A / s[:, None, None])
         g: Gaussians = self._cache["g"]
-        gp = self._cache["g_part"]
-        means = np.einsum("nij,nj->ni", A[gp], g.means.astype(np.float64)) + Ts[gp, :3, 3]
-        qR = matrix_to_quat(R)
-        quats = quat_multiply(qR[gp], g.quats.astype(np.float64))
-        quats *= np.where(quats[:, :1] < 0, -1.0, 1.0)
-        return Gaussians(
-            means,
-            quats,
-            g.scales * s[gp, None].astype(np.float32),
-            g.opacities.copy(),
-            g.colors.copy(),
-        )
+        means, quats, scales = (np.empty_like(a) for a in (g.means, g.quats, g.scales))
+        _pose_parts(g.means, g.quats, g.scales, self._cache["g_part"],
+                    np.ascontiguousarray(Ts), qR, s, means, quats, scales)  # fmt: skip
+        return Gaussians(means, quats, scales, g.opacities.copy(), g.colors.copy())
 
     def _posed_mesh(self, Ts: np.ndarray) -> trimesh.Trimesh:
         vp = self._cache["v_part"]
@@ -171,6 +166,27 @@ class Creature:
     def bounds(self) -> np.ndarray:
         """(2, 3) bounds of the rest pose in the root frame."""
         return np.asarray(self.pose_mesh().bounds)
+
+
+@njit(cache=True, nogil=True)
+def _pose_parts(means, quats, scales, part, T, q_part, s_part, out_means, out_quats, out_scales):
+    """Gaussian i of part p = part[i]: mean through T[p] (rotation times scale s_part[p],
+    then translation), rotation q_part[p] * quats[i] with w >= 0, scales times s_part[p]."""
+    for i in range(means.shape[0]):
+        p = part[i]
+        x, y, z = np.float64(means[i, 0]), np.float64(means[i, 1]), np.float64(means[i, 2])
+        for r in range(3):
+            out_means[i, r] = T[p, r, 0] * x + T[p, r, 1] * y + T[p, r, 2] * z + T[p, r, 3]
+        aw, ax, ay, az = q_part[p, 0], q_part[p, 1], q_part[p, 2], q_part[p, 3]
+        bw, bx, by, bz = quats[i, 0], quats[i, 1], quats[i, 2], quats[i, 3]
+        w = aw * bw - ax * bx - ay * by - az * bz
+        sign = -1.0 if w < 0 else 1.0
+        out_quats[i, 0] = sign * w
+        out_quats[i, 1] = sign * (aw * bx + ax * bw + ay * bz - az * by)
+        out_quats[i, 2] = sign * (aw * by - ax * bz + ay * bw + az * bx)
+        out_quats[i, 3] = sign * (aw * bz + ax * by - ay * bx + az * bw)
+        for k in range(3):
+            out_scales[i, k] = scales[i, k] * s_part[p]
 
 
 # ---------------------------------------------------------------- construction

@@ -86,6 +86,28 @@ def test_uniform_scale_in_the_root_transform_scales_the_whole_figure() -> None:
     assert mesh.bounds[1, 1] == pytest.approx(2 * c.height, rel=1e-5)
 
 
+def test_a_posed_creature_is_each_part_transformed_as_gaussians_transform_does() -> None:
+    """The one-pass posing agrees with `Gaussians.transform` of every part by its own
+    world transform (a gait, a yaw, a uniform scale and a translation in the root)."""
+    c = make_creature("deer", 2)
+    root = np.eye(4)
+    a = np.radians(130.0)
+    root[:3, :3] = 1.3 * np.array(
+        [[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]
+    )
+    root[:3, 3] = (12.0, 3.5, -40.0)
+    angles = gait_angles("deer", 0.37, speed=1.0)
+    posed = c.pose_gaussians(angles, T_world_root=root)
+    for p, T in zip(c.parts, c.part_transforms(angles, T_world_root=root), strict=True):
+        want = p.gaussians.transform(T)
+        got = posed.subset(_part_slice(c, p.name))
+        np.testing.assert_allclose(got.means, want.means, atol=1e-5)
+        np.testing.assert_allclose(got.quats, want.quats, atol=1e-6)
+        np.testing.assert_allclose(got.scales, want.scales, rtol=1e-6)
+        np.testing.assert_array_equal(got.colors, want.colors)
+        np.testing.assert_array_equal(got.opacities, want.opacities)
+
+
 def test_gaits_name_real_joints_alternate_legs_and_flap_wings() -> None:
     for kind in CREATURE_KINDS:
         c = make_creature(kind, 0)
