@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studio.camera import Camera
+from studio.proplod import LOW_KINDS
 from studio.spec import (
     BiomeWeight,
     CharacterSpec,
@@ -293,6 +294,26 @@ def test_views_built_ahead_of_a_walking_camera_equal_views_built_on_demand():
     finally:
         ahead.close()
         on_demand.close()
+
+
+def test_ground_occlusion_is_the_product_over_every_tall_prop(world):
+    """The ground darkens under trees as 1 - 0.45 exp(-d^2 / r^2) per tall prop, multiplied
+    over all of them; the kernel's skipping of props beyond 4 r changes it by < 1e-6."""
+    cam = world.spawn_camera()
+    props = world.props_near(cam.position[0], cam.position[2], 60.0)
+    tall = [p for p in props if p.kind not in LOW_KINDS]
+    assert len(tall) > 10
+    rng = np.random.default_rng(1)
+    x = cam.position[0] + rng.uniform(-40, 40, 3000)
+    z = cam.position[2] + rng.uniform(-40, 40, 3000)
+    px = np.array([p.position[0] for p in tall])
+    pz = np.array([p.position[2] for p in tall])
+    r = np.array([2.2 * p.scale * (2.0 if p.landmark else 1.0) for p in tall])
+    d2 = (x[:, None] - px) ** 2 + (z[:, None] - pz) ** 2
+    dense = np.prod(1.0 - 0.45 * np.exp(-d2 / r**2), axis=1)
+    got = world._ground_occlusion(x, z, props)
+    np.testing.assert_allclose(got, dense, atol=1e-6)
+    assert got.min() < 0.6  # some points do lie under a tree
 
 
 def test_a_live_view_borrows_the_neighbouring_anchor_only_until_its_own_is_built():
