@@ -528,10 +528,12 @@ class CaptureWorld(World):
         weather: bool = True,
         hidden: frozenset[str] = frozenset(),
         extra: Gaussians | None = None,
+        borrow: bool = False,
     ) -> Gaussians:
         """The capture's splats in front of the camera (a random subset if over `budget`),
         plus weather particles and `extra` (already lit: the simulation's player, creatures
-        and debris). A capture has no procedural props, so `hidden` hides nothing."""
+        and debris). A capture has no procedural props, so `hidden` hides nothing, and its
+        view is cut for each frame, so there is no anchor view to `borrow`."""
         g = self._capture
         V = camera.viewmat()
         z = g.means @ V[2, :3] + V[2, 3]  # (N,) depth
