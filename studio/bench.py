@@ -47,6 +47,7 @@ class Benchmark:
     group: str
     fn: BenchFn
     fresh_process: bool = False
+    """Run in a new process (`run_all`): cold starts, memory of its own."""
 
 
 _REGISTRY: dict[str, Benchmark] = {}
@@ -75,9 +76,42 @@ def run_all(*, quick: bool = False, only: str | None = None) -> dict[str, Measur
         if only and only not in key:
             continue
         log.info("bench %s", key)
-        for m in bench.fn(quick):
+        for m in _in_fresh_process(key, bench, quick) if bench.fresh_process else bench.fn(quick):
             results[m.name] = m
     return results
+
+
+def _in_fresh_process(key: str, bench: Benchmark, quick: bool) -> list[Measurement]:
+    """Run a benchmark in a new Python process, for cold starts and for memory that is its own
+    (not the heap the benchmarks before it left behind). The child imports the benchmark's
+    module from its file and prints the measurements as JSON on its last line."""
+    import inspect
+    import json
+    import subprocess
+    import sys
+
+    child = (
+        "import importlib.util, json, sys\n"
+        "from dataclasses import asdict\n"
+        "from studio import bench\n"
+        "name, path, key, quick = sys.argv[1:5]\n"
+        "spec = importlib.util.spec_from_file_location(name, path)\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules[name] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "out = bench.registered()[key].fn(quick == '1')\n"
+        "print(json.dumps([asdict(m) for m in out]))\n"
+    )
+    args = [bench.fn.__module__, inspect.getfile(bench.fn), key, "1" if quick else "0"]
+    done = subprocess.run(
+        [sys.executable, "-c", child, *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"benchmark {key} failed in its own process (exit {done.returncode}):\n"
+            + done.stderr[-2000:]
+        )
+    return [Measurement(**m) for m in json.loads(done.stdout.strip().splitlines()[-1])]
 
 
 def machine_info() -> dict:

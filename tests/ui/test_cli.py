@@ -1,12 +1,14 @@
 """The `tidepool` CLI: commands of DESIGN.md exist, JSON output is one object, no fake output."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
+from studio.bench import Measurement, benchmark, run_all
 from ui.cli import app
 
 DESIGN_COMMANDS = ["studio", "new", "render", "play", "direct", "parse", "export", "bench"]
@@ -29,6 +31,22 @@ def test_bench_json_is_one_object_with_machine_info():
     m = data["results"]["core.gaussians_transform"]
     assert m["value"] > 0 and m["unit"] == "M Gaussians/s"
     assert set(m) == {"value", "unit", "target", "ok"}
+
+
+@benchmark("selftest", fresh_process=True)
+def _pid_of_the_process_that_ran_me(quick: bool) -> list[Measurement]:
+    return [
+        Measurement("selftest.pid", float(os.getpid()), "pid"),
+        Measurement("selftest.quick", float(quick), "flag"),
+    ]
+
+
+def test_fresh_process_benchmarks_run_in_a_process_of_their_own():
+    """`fresh_process=True` (cold starts, memory not shared with earlier benchmarks) runs the
+    function in a child process; its measurements come back intact."""
+    got = run_all(quick=True, only="selftest:")
+    assert got["selftest.pid"].value != os.getpid() and got["selftest.pid"].unit == "pid"
+    assert got["selftest.quick"].value == 1.0
 
 
 @pytest.mark.parametrize("port", ["0", "70000"])
