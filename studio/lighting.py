@@ -243,15 +243,6 @@ def _lookup(table, x):
     return table[i] + (table[i + 1] - table[i]) * (f - i)
 
 
-@njit(inline="always")
-def _lit(albedo, key, sky, ground, up, occlusion, to_linear, to_srgb):
-    """One sRGB channel of a surfel: albedo times key light plus hemisphere ambient."""
-    lin = _lookup(to_linear, np.float64(albedo)) * (
-        key + (sky * up + ground * (1.0 - up)) * occlusion
-    )
-    return _lookup(to_srgb, math.sqrt(max(lin, 0.0)))
-
-
 @njit(cache=True, nogil=True)
 def _shade_kernel(albedo, normals, shadow, occlusion, key_dir, key_color, sky_ambient,
                   ground_ambient, wrap, gain, sat, contrast, to_linear, to_srgb, out):  # fmt: skip
@@ -261,41 +252,12 @@ def _shade_kernel(albedo, normals, shadow, occlusion, key_dir, key_color, sky_am
         ndl = (nx * key_dir[0] + ny * key_dir[1] + nz * key_dir[2] + wrap) / (1.0 + wrap)
         ndl = min(max(ndl, 0.0), 1.0) * shadow[i]
         up = min(max(0.5 + 0.5 * ny, 0.0), 1.0)
-        occ = np.float64(occlusion[i])
-        c0 = _lit(
-            albedo[i, 0],
-            key_color[0] * ndl,
-            sky_ambient[0],
-            ground_ambient[0],
-            up,
-            occ,
-            to_linear,
-            to_srgb,
-        )
-        c1 = _lit(
-            albedo[i, 1],
-            key_color[1] * ndl,
-            sky_ambient[1],
-            ground_ambient[1],
-            up,
-            occ,
-            to_linear,
-            to_srgb,
-        )
-        c2 = _lit(
-            albedo[i, 2],
-            key_color[2] * ndl,
-            sky_ambient[2],
-            ground_ambient[2],
-            up,
-            occ,
-            to_linear,
-            to_srgb,
-        )
-        c0, c1, c2 = grade_one(c0, c1, c2, gain, sat, contrast)
-        out[i, 0] = c0
-        out[i, 1] = c1
-        out[i, 2] = c2
+        for k in range(3):  # albedo times key light plus hemisphere ambient, in linear light
+            amb = (sky_ambient[k] * up + ground_ambient[k] * (1.0 - up)) * occlusion[i]
+            lin = _lookup(to_linear, np.float64(albedo[i, k])) * (key_color[k] * ndl + amb)
+            out[i, k] = _lookup(to_srgb, math.sqrt(max(lin, 0.0)))
+        c0, c1, c2 = np.float64(out[i, 0]), np.float64(out[i, 1]), np.float64(out[i, 2])
+        out[i, 0], out[i, 1], out[i, 2] = grade_one(c0, c1, c2, gain, sat, contrast)
 
 
 def shade_reference(
