@@ -1077,12 +1077,12 @@ class World:
         )
         if self.last_view_borrowed:
             self._queue_view(anchor, slack, budget, hidden, key)
-            self._prefetch_view(camera, budget, hidden, here=key)
-            return drawn[2]
-        if out is None:
-            with self._view_lock:  # a worker building this very anchor finishes first
-                out = self._cached_view(key) or self._build_view(anchor, slack, budget, hidden)
-        self._drawn_view = (anchor, key, out)
+            out = drawn[2]
+        else:
+            if out is None:
+                with self._view_lock:  # a worker building this very anchor finishes first
+                    out = self._cached_view(key) or self._build_view(anchor, slack, budget, hidden)
+            self._drawn_view = (anchor, key, out)
         self._prefetch_view(camera, budget, hidden, here=key)
         return out
 
