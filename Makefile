@@ -11,6 +11,9 @@ TORCH  := torch==2.13.0
 GPU    := $(shell command -v nvidia-smi >/dev/null 2>&1 && echo ,gpu)
 EXTRAS_STUDIO := neural,mesh$(GPU)
 EXTRAS_TEST   := neural,mesh,dev$(GPU)
+# There, gsplat builds its CUDA kernels once at setup (a few minutes, the first time only)
+# rather than in the studio's first frame, and says whether "auto" will render on the GPU.
+CUDA_KERNELS  := $(if $(GPU),$(BIN)/python -m studio.render.cuda,true)
 ARGS   ?=
 
 .PHONY: studio test lint format bench clean
@@ -22,10 +25,12 @@ $(BIN)/python:
 
 $(VENV)/.studio-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[$(EXTRAS_STUDIO)]"
+	$(CUDA_KERNELS)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[$(EXTRAS_TEST)]"
+	$(CUDA_KERNELS)
 	touch $@ $(VENV)/.studio-installed
 
 ## Set up and start the studio on http://127.0.0.1:7860 (pass flags with ARGS="--port 8000").

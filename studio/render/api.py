@@ -20,15 +20,17 @@ BACKENDS: tuple[str, ...] = ("auto", "cpu", "cuda", "reference")
 
 @functools.cache
 def auto_backend() -> Literal["cpu", "cuda"]:
-    """What "auto" means on this machine: cuda when torch sees a GPU and gsplat imports, else cpu.
-
-    Probed once per process and logged.
+    """What "auto" means on this machine: cuda when torch sees a GPU and gsplat's kernels load,
+    else cpu. Probed once per process and logged, with the reason when it is cpu.
     """
-    from studio.render.cuda import cuda_available
+    from studio.render.cuda import cuda_problem
 
-    chosen: Literal["cpu", "cuda"] = "cuda" if cuda_available() else "cpu"
-    log.info("render backend 'auto' chose %r", chosen)
-    return chosen
+    problem = cuda_problem()
+    if problem is None:
+        log.info("render backend 'auto' chose 'cuda'")
+        return "cuda"
+    log.info("render backend 'auto' chose 'cpu' (%s)", problem)
+    return "cpu"
 
 
 def resolve_backend(backend: Backend) -> Literal["cpu", "cuda", "reference"]:

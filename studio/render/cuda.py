@@ -9,6 +9,7 @@ gsplat clamps a Gaussian's alpha at 0.999 where the reference and CPU backends u
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 
 import numpy as np
@@ -21,40 +22,51 @@ GSPLAT_ALPHA_MAX = 0.999
 _INSTALL_HINT = "install it on a CUDA machine with: pip install 'tidepool-studio[gpu]'"
 
 
-def cuda_available() -> bool:
-    """True when torch sees a CUDA device and gsplat imports.
+@functools.cache
+def cuda_problem() -> str | None:
+    """Why backend='cuda' cannot render on this machine, or None when it can. Probed once.
 
-    Looks for gsplat first: importing torch costs over a second, wasted where gsplat is absent.
+    gsplat builds its CUDA kernels the first time they load (a few minutes; `make studio`
+    does it at setup) and disables itself where it finds no CUDA toolkit, so a GPU and an
+    importable gsplat are not enough: the kernels must load. Looks for gsplat first:
+    importing torch costs over a second, wasted where gsplat is absent.
     """
     if importlib.util.find_spec("gsplat") is None:
-        return False
+        return f"gsplat is not installed; {_INSTALL_HINT}"
     try:
         import torch
+    except ImportError as err:
+        return f"torch does not import ({err})"
+    if not torch.cuda.is_available():
+        return "torch sees no NVIDIA GPU; use backend='cpu' or 'auto'"
+    try:
+        # gsplat's documented way to build (or load the built) kernels ahead of a first render.
+        from gsplat.cuda._backend import _C
+    except Exception as err:  # a failed build raises whatever the compiler run raised
+        return (
+            f"gsplat's CUDA kernels failed to build ({err}); install the CUDA toolkit whose "
+            f"version matches torch's (CUDA {torch.version.cuda}) and try again"
+        )
+    if _C is None:
+        return (
+            "gsplat found no CUDA toolkit (nvcc) to build its kernels; install the one whose "
+            f"version matches torch's (CUDA {torch.version.cuda})"
+        )
+    return None
 
-        if not torch.cuda.is_available():
-            return False
-        import gsplat  # noqa: F401
-    except ImportError:
-        return False
-    return True
+
+def cuda_available() -> bool:
+    """True when torch sees a CUDA device and gsplat's kernels load (see `cuda_problem`)."""
+    return cuda_problem() is None
 
 
 def render_cuda(inp: SplatInputs) -> Frame:
-    """Render on the GPU with gsplat.rasterization; raises RenderError without CUDA or gsplat."""
-    try:
-        import torch
-    except ImportError as err:  # pragma: no cover - torch is a core dependency
-        raise RenderError(f"backend='cuda' needs torch with CUDA ({err}).") from err
-    if not torch.cuda.is_available():
-        raise RenderError(
-            "backend='cuda' needs an NVIDIA GPU, but torch sees none; use backend='cpu' or 'auto'."
-        )
-    try:
-        from gsplat import rasterization
-    except ImportError as err:
-        raise RenderError(
-            f"backend='cuda' needs gsplat, which is not installed; {_INSTALL_HINT}."
-        ) from err
+    """Render on the GPU with gsplat.rasterization; raises RenderError where it cannot."""
+    problem = cuda_problem()
+    if problem is not None:
+        raise RenderError(f"backend='cuda' cannot render here: {problem}.")
+    import torch
+    from gsplat import rasterization
 
     H, W = inp.height, inp.width
     if len(inp) == 0:  # gsplat does not accept N = 0
@@ -95,3 +107,8 @@ def render_cuda(inp: SplatInputs) -> Frame:
             depth.float().cpu().numpy(),
             alpha.float().cpu().numpy(),
         )
+
+
+if __name__ == "__main__":  # `make` runs this where nvidia-smi exists: build the kernels at setup
+    problem = cuda_problem()
+    print("CUDA renderer (gsplat): " + ("ready" if problem is None else f"not used ({problem})"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from studio.gaussians import Gaussians
 from studio.render import Cancel, Frame, RenderCancelled, RenderError, render, render_view
 from studio.render.api import auto_backend
 from studio.render.common import prepare_inputs
-from studio.render.cuda import GSPLAT_ALPHA_MAX, cuda_available
+from studio.render.cuda import GSPLAT_ALPHA_MAX, cuda_available, cuda_problem
 from studio.render.reference import render_reference
 
 GARDEN = Path(__file__).parents[2] / "data" / "test_garden.npz"
@@ -82,8 +83,7 @@ RANDOM_SCENES = pytest.mark.parametrize(
 """The random scenes each backend is held to the reference on."""
 
 needs_cuda = pytest.mark.skipif(
-    not cuda_available(),
-    reason="needs torch with a CUDA GPU and gsplat (pip install 'tidepool-studio[gpu]')",
+    not cuda_available(), reason=f"needs a CUDA GPU with gsplat: {cuda_problem()}"
 )
 
 
@@ -368,7 +368,9 @@ def test_a_render_is_cancelled_from_another_thread_while_it_runs():
 def test_cuda_without_gsplat_says_how_to_install_it():
     if cuda_available():
         pytest.skip("this machine has CUDA and gsplat")
-    with pytest.raises(RenderError, match=r"GPU|tidepool-studio\[gpu\]"):
+    problem = cuda_problem()
+    assert re.search(r"pip install|backend='cpu'|CUDA toolkit", problem)  # it names the fix
+    with pytest.raises(RenderError, match=re.escape(problem)):
         render(one_gaussian([0, 0, -3.0]), axis_camera(), backend="cuda")
 
 
