@@ -607,6 +607,12 @@ def bench(
     from ui.bench_suite import load_all
 
     load_all()
+    keys = list(bench_lib.registered())
+    if only and not any(only in key for key in keys):
+        fail(
+            f"--only {only!r} matches no benchmark. Keys are group:function (--only matches "
+            f"any part of one), not the measurement names in the table: {', '.join(keys)}."
+        )
     results = bench_lib.run_all(quick=quick, only=only)
     machine = bench_lib.machine_info()
     if as_json:

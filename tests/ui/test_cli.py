@@ -54,3 +54,10 @@ def test_studio_rejects_bad_port(port, tmp_path):
     result = CliRunner().invoke(app, ["studio", "--port", port, "--library", str(tmp_path)])
     assert result.exit_code == 1
     assert f"--port {port}" in result.stderr
+
+
+def test_bench_only_that_matches_nothing_lists_the_keys():
+    result = CliRunner().invoke(app, ["bench", "--json", "--only", "world.live"])
+    assert result.exit_code == 1
+    assert "--only 'world.live' matches no benchmark" in result.stderr
+    assert "world:live_frames" in result.stderr  # the key the user meant, to copy
