@@ -380,6 +380,8 @@ def test_auto_picks_cpu_without_cuda_and_logs_it(caplog):
         chosen = auto_backend()
     assert chosen == ("cuda" if cuda_available() else "cpu")
     assert f"chose '{chosen}'" in caplog.text
+    if chosen == "cpu":
+        assert cuda_problem() in caplog.text  # and why not cuda
     g = one_gaussian([0, 0, -3.0])
     if chosen == "cpu":
         assert (render(g, axis_camera()).rgb == render(g, axis_camera(), backend="cpu").rgb).all()
