@@ -157,7 +157,24 @@ def studio(
     except OSError as e:
         fail(str(e))
     typer.echo(f"Tidepool studio on http://{host}:{port}", err=True)
+    _announce_renderer()
     uvicorn.run(web, host=host, port=port, log_level="warning")
+
+
+def _announce_renderer() -> None:
+    """Print which renderer frames use, from a daemon thread: probing gsplat imports torch and
+    loads its kernels (seconds on a GPU machine), which the server need not wait for."""
+    import threading
+
+    from studio.render.api import describe_auto
+
+    def run() -> None:
+        try:
+            typer.echo(f"renderer: {describe_auto()}", err=True)
+        except Exception as e:  # the first frame reports a real failure; this is a courtesy
+            log.warning("could not tell which renderer frames will use: %s", e)
+
+    threading.Thread(target=run, name="renderer-probe", daemon=True).start()
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 from typing import Literal
 
 import numpy as np
@@ -31,6 +32,24 @@ def auto_backend() -> Literal["cpu", "cuda"]:
         return "cuda"
     log.info("render backend 'auto' chose 'cpu' (%s)", problem)
     return "cpu"
+
+
+def describe_auto() -> str:
+    """What "auto" renders with here, in a line for people (the studio prints it at start):
+    the GPU's name, or the CPU's thread count and, where an NVIDIA driver is present, why the
+    GPU is not used. Probes like `auto_backend` (seconds where gsplat is installed)."""
+    from studio.render.cuda import cuda_problem
+
+    if auto_backend() == "cuda":
+        import torch
+
+        return f"GPU ({torch.cuda.get_device_name(0)}, gsplat)"
+    import numba
+
+    line = f"CPU (numba, {numba.get_num_threads()} threads)"
+    if shutil.which("nvidia-smi"):
+        line += f"; the GPU is not used: {cuda_problem()}"
+    return line
 
 
 def resolve_backend(backend: Backend) -> Literal["cpu", "cuda", "reference"]:

@@ -14,7 +14,7 @@ import pytest
 from studio.camera import Camera
 from studio.gaussians import Gaussians
 from studio.render import Cancel, Frame, RenderCancelled, RenderError, render, render_view
-from studio.render.api import auto_backend
+from studio.render.api import auto_backend, describe_auto
 from studio.render.common import prepare_inputs
 from studio.render.cuda import GSPLAT_ALPHA_MAX, cuda_available, cuda_problem
 from studio.render.reference import render_reference
@@ -411,3 +411,15 @@ def test_equal_depths_keep_their_order_like_the_reference():
     finally:
         numba.set_num_threads(before)
     assert (one.rgb == frame.rgb).all()
+
+
+def test_describe_auto_names_what_frames_render_with():
+    import shutil
+
+    line = describe_auto()
+    if auto_backend() == "cuda":
+        assert line.startswith("GPU (")
+    else:
+        assert line.startswith(f"CPU (numba, {numba.get_num_threads()} threads)")
+        # the reason shows only where a user would expect the GPU
+        assert (cuda_problem() in line) == bool(shutil.which("nvidia-smi"))
