@@ -1,7 +1,8 @@
 """Splat rendering: `render(gaussians, camera) -> Frame` on CUDA (gsplat) or CPU (numba).
 
 Backends: "cpu" (numba tile rasteriser), "cuda" (gsplat), "reference" (numpy, slow, the truth
-for tests) and "auto" (cuda when torch sees a GPU and gsplat's kernels load, else cpu; it logs which and why).
+for tests) and "auto" (cuda when torch sees a GPU and gsplat's kernels load, else cpu; it logs
+which, and why not cuda).
 """
 
 from studio.render.api import Backend, render, render_view, resolve_backend

@@ -39,19 +39,14 @@ def cuda_problem() -> str | None:
         return f"torch does not import ({err})"
     if not torch.cuda.is_available():
         return "torch sees no NVIDIA GPU; use backend='cpu' or 'auto'"
+    toolkit = f"the CUDA toolkit whose version matches torch's (CUDA {torch.version.cuda})"
     try:
         # gsplat's documented way to build (or load the built) kernels ahead of a first render.
         from gsplat.cuda._backend import _C
     except Exception as err:  # a failed build raises whatever the compiler run raised
-        return (
-            f"gsplat's CUDA kernels failed to build ({err}); install the CUDA toolkit whose "
-            f"version matches torch's (CUDA {torch.version.cuda}) and try again"
-        )
+        return f"gsplat's CUDA kernels failed to build ({err}); install {toolkit} and try again"
     if _C is None:
-        return (
-            "gsplat found no CUDA toolkit (nvcc) to build its kernels; install the one whose "
-            f"version matches torch's (CUDA {torch.version.cuda})"
-        )
+        return f"gsplat found no CUDA toolkit (nvcc) to build its kernels; install {toolkit}"
     return None
 
 

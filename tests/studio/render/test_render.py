@@ -365,9 +365,9 @@ def test_a_render_is_cancelled_from_another_thread_while_it_runs():
     assert not worker.is_alive() and isinstance(outcome[0], RenderCancelled)
 
 
-def test_cuda_without_gsplat_says_how_to_install_it():
+def test_cuda_where_it_cannot_render_says_why_and_the_fix():
     if cuda_available():
-        pytest.skip("this machine has CUDA and gsplat")
+        pytest.skip("the CUDA backend renders on this machine")
     problem = cuda_problem()
     assert re.search(r"pip install|backend='cpu'|CUDA toolkit", problem)  # it names the fix
     with pytest.raises(RenderError, match=re.escape(problem)):
