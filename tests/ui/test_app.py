@@ -24,3 +24,32 @@ def test_studio_serves_gradio_page_and_api(studio_url):
     assert "gradio" in page.text.lower()
     config = httpx.get(url + "/config").json()  # Gradio's config of the mounted Blocks
     assert "Tidepool" in json.dumps(config)
+
+
+def _core_requirements(dist: str, seen: set[str] | None = None) -> set[str]:
+    """Names of the distributions `dist` needs without any extra, transitively (from the
+    installed packages' metadata)."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+
+    seen = set() if seen is None else seen
+    try:
+        reqs = requires(dist) or []
+    except PackageNotFoundError:
+        return seen
+    for text in reqs:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue  # an extra's requirement, or another platform's
+        name = req.name.lower().replace("_", "-")
+        if name not in seen:
+            seen.add(name)
+            _core_requirements(name, seen)
+    return seen
+
+
+def test_a_plain_install_can_serve_the_live_viewport():
+    """`make studio` installs no dev tools: the WebSocket library uvicorn needs for the live
+    viewport must come with the package itself (it once came only with the test extras)."""
+    assert {"websockets", "wsproto"} & _core_requirements("tidepool-studio")
