@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+STATIC_URL = "/studio-static"
+"""Where `STATIC` is served (the page's CSS and scripts)."""
 EXAMPLES = [
     "a misty pine forest by a lake at dawn",
     "a sunny desert canyon with a ruined temple",
@@ -350,7 +352,7 @@ def create_app(
     linger_s: float = LINGER_S,
     settings: Path | None = None,
 ) -> FastAPI:
-    """The FastAPI app: `/ws/live`, `/api/...`, `/static/...`, and the Gradio studio at `/`.
+    """The FastAPI app: `/ws/live`, `/api/...`, `/studio-static/...`, and the Gradio studio at `/`.
 
     `settings` is the neural-backend settings file (default: the one the CLI uses,
     `ui.library.settings_file`); the Models panel edits it and world creation reads it.
@@ -491,15 +493,16 @@ def create_app(
     async def live_socket(ws: WebSocket) -> None:
         await serve_socket(ws, hub)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Not /static: Gradio serves its own fonts and scripts there.
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="studio-static")
     if auth is not None:
         app.add_middleware(BasicAuth, user=auth[0], password=auth[1])
     blocks = build_blocks(library, create_lock=threading.Lock(), hub=hub, settings=settings)
     head = (
-        '<link rel="stylesheet" href="/static/studio.css">'
-        '<script src="/static/studio.js" defer></script>'
-        '<script src="/static/voice.js" defer></script>'
-        '<script src="/static/settings.js" defer></script>'
+        f'<link rel="stylesheet" href="{STATIC_URL}/studio.css">'
+        f'<script src="{STATIC_URL}/studio.js" defer></script>'
+        f'<script src="{STATIC_URL}/voice.js" defer></script>'
+        f'<script src="{STATIC_URL}/settings.js" defer></script>'
     )
     return gr.mount_gradio_app(
         app,

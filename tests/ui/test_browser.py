@@ -71,6 +71,8 @@ def server_state(url: str, sid: str) -> dict:
 
 def test_creator_walkthrough(studio, browser):
     ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    failed: list[str] = []  # every request the pages make, ours and Gradio's, must succeed
+    ctx.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page = ctx.new_page()
     page.goto(studio)
     page.wait_for_selector("#tp-viewport")
@@ -156,6 +158,7 @@ def test_creator_walkthrough(studio, browser):
     shot(page2, "05-second-tab")
     page2.close()
     ctx.close()
+    assert failed == []
 
 
 def test_directing_box_directs_the_scene(studio, browser):

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from pipelines.neural.settings import NeuralSettings, load_settings
-from ui.app import create_app, create_with_settings
+from ui.app import STATIC_URL, create_app, create_with_settings
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_settings_api_lists_roles_saves_choices_and_refuses_missing_models(tmp_p
         ):
             assert r.status_code == 409 and str(path) in r.json()["detail"]
         assert path.read_text() == '{"depth": '
-        page = client.get("/static/settings.js")
+        page = client.get(f"{STATIC_URL}/settings.js")
         assert page.status_code == 200 and "/api/settings" in page.text
 
 
