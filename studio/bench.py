@@ -84,7 +84,7 @@ def run_all(*, quick: bool = False, only: str | None = None) -> dict[str, Measur
 def _in_fresh_process(key: str, bench: Benchmark, quick: bool) -> list[Measurement]:
     """Run a benchmark in a new Python process, for cold starts and for memory that is its own
     (not the heap the benchmarks before it left behind). The child imports the benchmark's
-    module from its file and prints the measurements as JSON on its last line."""
+    module from its file and prints the measurements as JSON on its last line of stdout."""
     import inspect
     import json
     import subprocess
@@ -103,13 +103,15 @@ def _in_fresh_process(key: str, bench: Benchmark, quick: bool) -> list[Measureme
         "print(json.dumps([asdict(m) for m in out]))\n"
     )
     args = [bench.fn.__module__, inspect.getfile(bench.fn), key, "1" if quick else "0"]
+    # The child's stderr is the user's: its warnings (a benchmark skipped, and why) and, if it
+    # fails, its traceback show where the parent's would.
     done = subprocess.run(
-        [sys.executable, "-c", child, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", child, *args], stdout=subprocess.PIPE, text=True, check=False
     )
     if done.returncode != 0:
         raise RuntimeError(
-            f"benchmark {key} failed in its own process (exit {done.returncode}):\n"
-            + done.stderr[-2000:]
+            f"benchmark {key} failed in its own process (exit {done.returncode}); "
+            "its error is printed above"
         )
     return [Measurement(**m) for m in json.loads(done.stdout.strip().splitlines()[-1])]
 

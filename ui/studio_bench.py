@@ -70,6 +70,17 @@ def _server_numbers(url: str, sid: str) -> dict[str, float]:
     }
 
 
+def _browser_missing() -> str | None:
+    """What the browser benchmarks lack here, with how to get it (None: nothing)."""
+    import importlib.util
+
+    if not CHROMIUM.exists():
+        return f"no {CHROMIUM} (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "no playwright (make test installs it, or: pip install playwright)"
+    return None
+
+
 def measure_studio(
     *, seconds: float, size: tuple[int, int] | None = (640, 360)
 ) -> dict[str, float]:
@@ -168,8 +179,8 @@ def measure_server(*, seconds: float, size: tuple[int, int] = (640, 360)) -> dic
 @benchmark("studio", fresh_process=True)
 def studio_key_to_frame(quick: bool) -> list[Measurement]:
     """Key → frame latency (p50, p95) and fps in headless Chromium at 640×360."""
-    if not CHROMIUM.exists():
-        log.warning("studio benchmark skipped: no /usr/bin/chromium (apt-get install chromium)")
+    if (missing := _browser_missing()) is not None:
+        log.warning("studio browser benchmark skipped: %s", missing)
         return []
     r = measure_studio(seconds=5.0 if quick else 15.0)
     return [
@@ -184,8 +195,8 @@ def studio_key_to_frame(quick: bool) -> list[Measurement]:
 @benchmark("studio", fresh_process=True)
 def studio_adaptive(quick: bool) -> list[Measurement]:
     """What a user gets by default: fps and latency with the resolution left adaptive."""
-    if not CHROMIUM.exists():
-        log.warning("studio benchmark skipped: no /usr/bin/chromium (apt-get install chromium)")
+    if (missing := _browser_missing()) is not None:
+        log.warning("studio browser benchmark skipped: %s", missing)
         return []
     r = measure_studio(seconds=6.0 if quick else 15.0, size=None)
     return [
