@@ -547,6 +547,8 @@ class _Slots:
     cue: str = ""
     defaulted: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    unknown: str = ""
+    """Words before the cue that name no one the lexicon knows ("a unicorn chases me")."""
 
 
 def _read_clause(c: _Clause) -> _Slots | None:
@@ -574,6 +576,12 @@ def _read_clause(c: _Clause) -> _Slots | None:
     s.subject = subj[-1] if subj else None
     if s.subject is None and before and before[-1].cat in ("landmark", "prop"):
         s.subject = before[-1]
+    if s.subject is None:
+        s.unknown = " ".join(
+            w for i, w in enumerate(c.raw[: m.start])
+            if w not in L.FILLER and w not in L.AUX_VERBS and w not in ("a", "an", "some")
+            and not any(x.start <= i < x.end for x in before)
+        )  # fmt: skip
     if s.intent in ("time_of_day", "weather", "wind"):
         s.value = _env_value(c, s.intent, e)
         return s
@@ -665,7 +673,8 @@ def _read_clause(c: _Clause) -> _Slots | None:
         if s.subject is None and len(after) >= 2 and c.raw[0] in L.AUX_VERBS:
             s.subject, after = after[0], after[1:]
         s.obj = after[0] if after else None
-        if s.subject is None and s.intent == "follow" and s.obj is not None:
+        imperative = c.raw[m.start] == c.norm[m.start]  # "follow", not "follows"
+        if s.subject is None and s.intent == "follow" and s.obj is not None and imperative:
             # "follow the knight" with no one told to: the camera tracks them
             s.intent = "camera_shot"
             s.value = "tracking"
@@ -897,6 +906,11 @@ def _build(s: _Slots, scene: Scene | None) -> tuple[list[Action], str]:
             f"move {s.obj.phrase} to {s.place.phrase}"
         )
     # character actions need someone to act
+    if s.subject is None and s.unknown:
+        raise _Unresolved(
+            f"no creature or character here is called {s.unknown!r}; "
+            f"name one in the scene, e.g. 'the knight {s.cue}s'"
+        )
     if s.subject is None or s.subject.cat in ("landmark", "prop", "place"):
         raise _Unresolved(f"who should {s.cue}? e.g. 'the knight {s.cue}s'")
     if s.subject.cat == "player":
@@ -1033,7 +1047,12 @@ def parse(
     for c in clauses:
         slots = _read_clause(c)
         conf = 0.95
-        if slots is not None and slots.subject is None and slots.intent in _ACTOR_INTENTS:
+        if (
+            slots is not None
+            and slots.subject is None
+            and not slots.unknown
+            and slots.intent in _ACTOR_INTENTS
+        ):
             slots.subject = last_subject  # "... appear on the ridge and attack the knight"
         if (
             slots is not None
@@ -1074,12 +1093,23 @@ def parse(
         except _Unresolved as e:
             return _not_understood(str(e), _suggest(slots, scene), intents=[slots.intent])
         actions += acts
+        if scene is not None:  # later clauses may name what this one spawned
+            scene.entities += [_spawned(a, scene) for a in acts if isinstance(a, Spawn)]
         words.append(desc)
         intents.append(slots.intent)
         confidence = min(confidence, conf)
     if not actions:
         return _not_understood("nothing to do", [])
     return Direction(actions, "; ".join(words), confidence, alternatives, None, intents, via)
+
+
+def _spawned(ev: Spawn, scene: Scene) -> SceneEntity:
+    """What a Spawn adds to the scene for the rest of its command ("three wolves appear and
+    attack the knight"): named by label or kind, the target the simulation resolves once the
+    spawn (earlier on the same tick) has made them."""
+    pos = ev.near if isinstance(ev.near, tuple) else scene.player
+    name = ev.label or ev.creature
+    return SceneEntity(name, ev.creature, name.lower(), tuple(map(float, pos)), False)
 
 
 def _read_with_intent(c: _Clause, intent: str) -> _Slots | None:

@@ -12,9 +12,10 @@ import pytest
 from pipelines.directing import direct, parse
 from pipelines.text import text_to_spec
 from studio import navigation
+from studio.events import InputEvent
 from studio.session import Session
 from studio.sim import initial_state, run, view
-from studio.sim.state import M_LANDED
+from studio.sim.state import CREATURE_KINDS, M_LANDED
 from studio.world import World
 
 PROMPT = "a village with a knight, a dragon, a stone tower and a well"
@@ -76,6 +77,39 @@ def test_names_the_world_lacks_are_refused_not_guessed(world: World) -> None:
     assert not d.ok and d.understood == "not understood" and "wizard" in d.message
     d = parse("the knight walks to the windmill", world=world, state=s)
     assert not d.ok and "windmill" in d.message and "stone tower" in d.message
+
+
+def test_a_subject_the_lexicon_does_not_know_is_named_not_dropped(world: World) -> None:
+    """ "a unicorn chases the knight" once became a tracking shot on the knight: the unknown
+    subject was dropped and the rest read as the imperative "chase the knight"."""
+    s = initial_state(world)
+    for text, word in (("a unicorn chases the knight", "unicorn"), ("the fox follows me", "fox")):
+        d = parse(text, world=world, state=s, embeddings_mode="off")
+        assert not d.ok and f"'{word}'" in d.message, (text, d.understood)
+    d = parse("follow the knight", world=world, state=s, embeddings_mode="off")
+    assert [a.kind for a in d.actions] == ["camera_shot"]  # the imperative still tracks
+
+
+def test_a_creature_spawned_by_a_command_can_be_directed_in_the_same_command(world: World) -> None:
+    """The studio's example "a wolf appears and follows me": "follows" has a subject (the wolf
+    the clause before spawned, which the scene did not have yet), and the wolf keeps up with
+    the player walking away, where a wolf that only appeared wanders off."""
+    s0 = initial_state(world)
+    d = parse("a wolf appears and follows me", world=world, state=s0, embeddings_mode="off")
+    assert [a.kind for a in d.actions] == ["spawn", "follow"]
+    assert (d.actions[1].target, d.actions[1].leader) == ("wolf", "player")
+    walk = InputEvent(tick=1, held=("w",))
+    gaps = []
+    for events in (d.events, d.events[:1]):
+        s = run(world, s0, {0: list(events), 1: [walk]}, 30 * 6)
+        (wolf,) = [
+            i for i in range(len(s.entities)) if CREATURE_KINDS[s.entities.kind[i]] == "wolf"
+        ]
+        gaps.append(
+            np.hypot(s.entities.pos[wolf, 0] - s.player.x, s.entities.pos[wolf, 2] - s.player.z)
+        )
+    assert np.hypot(s.player.x - s0.player.x, s.player.z - s0.player.z) > 20  # walked 6 s
+    assert gaps[0] < 10 < gaps[1]
 
 
 def test_orbit_keeps_the_dragon_in_frame_through_the_session_camera(tmp_path, world) -> None:
