@@ -36,6 +36,10 @@ EXPORTERS: dict[str, Exporter] = {
 }
 
 
+WORLD_FORMATS = ("ply", "splat", "spz", "gltf-splat", "glb", "usd")
+"""The formats of the world itself (splats, meshes), which export without a take."""
+
+
 def export(
     format: str,
     request: ExportRequest,
@@ -47,7 +51,20 @@ def export(
     fn = EXPORTERS.get(format)
     if fn is None:
         raise ExportError(f"format {format!r} is not one of: {', '.join(EXPORTERS)}.")
+    if request.take is None and format not in WORLD_FORMATS:
+        raise ExportError(
+            f"{format} exports a camera move: name a take (record one in the studio first); "
+            f"without one, only the world exports ({', '.join(WORLD_FORMATS)})."
+        )
     return fn(request, progress=progress, cancel=cancel)
 
 
-__all__ = ["EXPORTERS", "ExportCancelled", "ExportError", "ExportRequest", "Exporter", "export"]
+__all__ = [
+    "EXPORTERS",
+    "WORLD_FORMATS",
+    "ExportCancelled",
+    "ExportError",
+    "ExportRequest",
+    "Exporter",
+    "export",
+]

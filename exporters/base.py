@@ -47,7 +47,8 @@ class ExportRequest:
     """
 
     project: Path
-    take: str
+    take: str | None
+    """None: the world around its spawn point (splats and meshes only; see `load_take`)."""
     output: Path | None = None
     width: int = 1280
     height: int = 720
@@ -138,8 +139,16 @@ def open_take(project: Path) -> ProjectFile:
     return ProjectFile.open(project, readonly=True)
 
 
-def load_take(store: ProjectFile, name: str) -> TakeRow:
-    """The take `name`, or an ExportError listing the takes the file has."""
+SPAWN_TAKE = "spawn"
+"""What a world exported without a take is named after: the view from its spawn point."""
+
+
+def load_take(store: ProjectFile, name: str | None) -> TakeRow:
+    """The take `name`, or an ExportError listing the takes the file has. None is the spawn
+    view: one tick at the start of the main branch, from the camera a world opens with, so
+    splats and meshes of a world export without recording a take first."""
+    if name is None:
+        return spawn_take(store)
     names = [t.name for t in store.takes()]
     if name not in names:
         have = ", ".join(repr(n) for n in names) or "none (record one in the studio first)"
@@ -148,6 +157,17 @@ def load_take(store: ProjectFile, name: str) -> TakeRow:
     if len(take.cameras) == 0:
         raise ExportError(f"take {name!r} is empty (no ticks); record it again.")
     return take
+
+
+def spawn_take(store: ProjectFile) -> TakeRow:
+    """The spawn view as a one-tick take on the main branch (see `load_take`)."""
+    from studio.session import camera_row
+    from studio.storage import MAIN_BRANCH
+    from studio.world import World
+
+    main = next(b for b in store.branches() if b.name == MAIN_BRANCH)
+    cam = World(store.spec, background=False).spawn_camera()
+    return TakeRow(SPAWN_TAKE, main.id, 0, 1, np.array([camera_row(cam)], np.float64))
 
 
 def take_camera(take: TakeRow, i: int, *, width: int = 1280, height: int = 720) -> Camera:

@@ -529,7 +529,6 @@ def parse(
 @app.command()
 def export(
     file: Annotated[Path, typer.Argument(help="A .tidepool world.")],
-    take: Annotated[str, typer.Option(help="Name of the take to export.")],
     format: Annotated[
         str,
         typer.Option(
@@ -538,6 +537,13 @@ def export(
         ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
+    take: Annotated[
+        str | None,
+        typer.Option(
+            help="Name of the take to export; without one, splats and meshes of the world "
+            "around its spawn point."
+        ),
+    ] = None,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT for video.")] = "1280x720",
     fps: Annotated[int, typer.Option(help="Frames per second for video: 24, 30 or 60.")] = 30,
     radius: Annotated[
@@ -552,7 +558,8 @@ def export(
     spz_version: Annotated[int, typer.Option(help="SPZ version: 2 (Unity), 3 or 4.")] = 2,
     backend: Annotated[str, typer.Option(help="Renderer for video: auto | cpu | cuda.")] = "auto",
 ) -> None:
-    """Export a take: video, splats, meshes or the camera move (Ctrl-C cancels cleanly)."""
+    """Export a take (video, splats, meshes or the camera move) or, without --take, the world
+    around its spawn point (splats, meshes). Ctrl-C cancels cleanly."""
     import threading
 
     from rich.progress import Progress
