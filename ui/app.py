@@ -135,15 +135,19 @@ class ExportJobs:
         self._lock = threading.Lock()
 
     def start(self, project: Path, take: str, fmt: str) -> str:
-        from exporters import EXPORTERS, ExportRequest
+        """Start exporting `take` ("" for the world around its spawn: world formats only)."""
+        from exporters import EXPORTERS, WORLD_FORMATS, ExportRequest
 
         if fmt not in EXPORTERS:
             raise ValueError(f"format {fmt!r} is not one of: {', '.join(EXPORTERS)}")
+        if not take and fmt not in WORLD_FORMATS:
+            raise ValueError(f"{fmt} exports a camera move: record a take and choose it")
         self.folder.mkdir(parents=True, exist_ok=True)
         from ui.worlds import slugify, unused_path
 
-        out = unused_path(self.folder, f"{project.stem}-{slugify(take)}-{fmt}", EXPORT_SUFFIX[fmt])
-        request = ExportRequest(project, take, output=out)
+        name = f"{project.stem}-{slugify(take or 'world')}-{fmt}"
+        out = unused_path(self.folder, name, EXPORT_SUFFIX[fmt])
+        request = ExportRequest(project, take or None, output=out)
         job_id = secrets.token_urlsafe(8)
         job: dict[str, Any] = {"id": job_id, "format": fmt, "take": take, "progress": 0.0,
                                "done": False, "error": None, "file": None}  # fmt: skip

@@ -195,3 +195,25 @@ def test_export_a_camera_move_from_the_panel(studio, browser):
     rows = [r.split() for r in body.strip().splitlines()]
     assert len(rows) >= 10 and all(len(r) == 8 for r in rows)  # frame, xyz, rotations, fov
     page.close()
+
+
+def test_export_the_world_without_a_take_from_the_panel(studio, browser):
+    """The take list's "the world" choice allows only the world's formats and exports its
+    splats around the spawn (read back with plyfile)."""
+    import io
+
+    from plyfile import PlyData
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(studio)
+    page.locator(".tp-card[data-world]").first.click()
+    page.wait_for_selector("#tp-exp-take option", state="attached")
+    page.locator("#tp-exp-take").select_option("")
+    assert page.locator('#tp-exp-format option[value="mp4"]').is_disabled()
+    assert page.locator('#tp-exp-format option[value="chan"]').is_disabled()
+    page.locator("#tp-exp-format").select_option("ply")
+    page.locator("#tp-exp-go").click()
+    link = page.wait_for_selector("a.tp-download", timeout=120_000)
+    body = httpx.get(studio + link.get_attribute("href"), timeout=30).content
+    assert PlyData.read(io.BytesIO(body))["vertex"].count > 10_000
+    page.close()

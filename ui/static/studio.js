@@ -232,24 +232,35 @@
     }
     const sel = $("tp-exp-take");
     const keep = sel.value;
-    sel.innerHTML = "";
+    sel.innerHTML = '<option value="">the world (around the spawn)</option>';
     for (const t of m.takes) {
       const o = document.createElement("option");
       o.value = o.textContent = t.name;
       sel.appendChild(o);
     }
-    if (keep && m.takes.some((t) => t.name === keep)) sel.value = keep;
-    $("tp-exp-go").disabled = !m.takes.length;
-    $("tp-exp-go").title = m.takes.length ? "" : "record a take first";
+    sel.value = keep && m.takes.some((t) => t.name === keep) ? keep : (m.takes.at(-1)?.name ?? "");
+    exportChoices();
     renderMarkers();
+  }
+
+  // Without a take only the world's own formats apply (splats, meshes); video and camera
+  // moves need one.
+  function exportChoices() {
+    const world = !$("tp-exp-take").value;
+    const fmt = $("tp-exp-format");
+    for (const o of fmt.querySelectorAll("option")) {
+      o.disabled = world && !o.closest("optgroup").dataset.world;
+      o.title = o.disabled ? "record a take first: this exports a camera move" : "";
+    }
+    if (fmt.selectedOptions[0]?.disabled) fmt.value = "ply";
   }
 
   async function startExport() {
     const take = $("tp-exp-take").value, format = $("tp-exp-format").value;
     const msg = $("tp-exp-msg"), bar = $("tp-exp-bar");
-    if (!take || !S.sid) return;
+    if (!S.sid) return;
     $("tp-exp-go").disabled = true;
-    msg.textContent = `exporting ${take} → ${format}…`;
+    msg.textContent = `exporting ${take || "the world"} → ${format}…`;
     bar.style.width = "0%";
     try {
       const r = await fetch(`/api/sessions/${S.sid}/exports`, {
@@ -344,6 +355,7 @@
     $("tp-rec").onclick = toggleRecord;
     $("tp-fork").onclick = () => send({ t: "fork" });
     $("tp-exp-go").onclick = startExport;
+    $("tp-exp-take").onchange = exportChoices;
     const sc = $("tp-scrubber");
     let lastSeek = 0;
     sc.addEventListener("pointerdown", () => { S.dragging = true; if (playing()) send({ t: "pause" }); });
