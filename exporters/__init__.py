@@ -48,15 +48,19 @@ def export(
     cancel: threading.Event | None = None,
 ) -> bytes | Path:
     """Run the exporter for `format`; an ExportError lists the formats that exist."""
-    fn = EXPORTERS.get(format)
-    if fn is None:
+    check_format(format, request.take)
+    return EXPORTERS[format](request, progress=progress, cancel=cancel)
+
+
+def check_format(format: str, take: str | None) -> None:
+    """An ExportError unless `format` exists and applies (video and camera moves need a take)."""
+    if format not in EXPORTERS:
         raise ExportError(f"format {format!r} is not one of: {', '.join(EXPORTERS)}.")
-    if request.take is None and format not in WORLD_FORMATS:
+    if take is None and format not in WORLD_FORMATS:
         raise ExportError(
             f"{format} exports a camera move: name a take (record one in the studio first); "
             f"without one, only the world exports ({', '.join(WORLD_FORMATS)})."
         )
-    return fn(request, progress=progress, cancel=cancel)
 
 
 __all__ = [
@@ -66,5 +70,6 @@ __all__ = [
     "ExportError",
     "ExportRequest",
     "Exporter",
+    "check_format",
     "export",
 ]

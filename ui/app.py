@@ -136,12 +136,9 @@ class ExportJobs:
 
     def start(self, project: Path, take: str, fmt: str) -> str:
         """Start exporting `take` ("" for the world around its spawn: world formats only)."""
-        from exporters import EXPORTERS, WORLD_FORMATS, ExportRequest
+        from exporters import ExportRequest, check_format, export
 
-        if fmt not in EXPORTERS:
-            raise ValueError(f"format {fmt!r} is not one of: {', '.join(EXPORTERS)}")
-        if not take and fmt not in WORLD_FORMATS:
-            raise ValueError(f"{fmt} exports a camera move: record a take and choose it")
+        check_format(fmt, take or None)  # an ExportError (a ValueError) names the problem
         self.folder.mkdir(parents=True, exist_ok=True)
         from ui.worlds import slugify, unused_path
 
@@ -161,7 +158,7 @@ class ExportJobs:
                 job["progress"] = float(f)
 
             try:
-                result = EXPORTERS[fmt](request, progress=progress, cancel=threading.Event())
+                result = export(fmt, request, progress=progress, cancel=threading.Event())
                 job["file"] = str(result if isinstance(result, Path) else out)
                 job["progress"] = 1.0
             except (ExportError, ExportCancelled, OSError, ValueError) as e:

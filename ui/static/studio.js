@@ -231,14 +231,15 @@
       box.appendChild(card);
     }
     const sel = $("tp-exp-take");
-    const keep = sel.value;
+    const keep = sel.options.length ? sel.value : null;  // null: first fill, no choice yet
     sel.innerHTML = '<option value="">the world (around the spawn)</option>';
     for (const t of m.takes) {
       const o = document.createElement("option");
       o.value = o.textContent = t.name;
       sel.appendChild(o);
     }
-    sel.value = keep && m.takes.some((t) => t.name === keep) ? keep : (m.takes.at(-1)?.name ?? "");
+    const kept = keep === "" || m.takes.some((t) => t.name === keep);
+    sel.value = kept ? keep : (m.takes.at(-1)?.name ?? "");  // else the latest take
     exportChoices();
     renderMarkers();
   }
