@@ -14,6 +14,8 @@ EXTRAS_TEST   := neural,mesh,dev$(GPU)
 # There, gsplat builds its CUDA kernels once at setup (a few minutes, the first time only)
 # rather than in the studio's first frame, and says whether "auto" will render on the GPU.
 CUDA_KERNELS  := $(if $(GPU),$(BIN)/python -m studio.render.cuda,true)
+# numba compiles its kernels on first use (~30 s on 2 cores): do it at setup, not in the first world.
+PRECOMPILE    := $(BIN)/python -m ui.precompile
 ARGS   ?=
 
 .PHONY: studio test lint format bench clean
@@ -26,11 +28,13 @@ $(BIN)/python:
 $(VENV)/.studio-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[$(EXTRAS_STUDIO)]"
 	$(CUDA_KERNELS)
+	$(PRECOMPILE)
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet -e ".[$(EXTRAS_TEST)]"
 	$(CUDA_KERNELS)
+	$(PRECOMPILE)
 	touch $@ $(VENV)/.studio-installed
 
 ## Set up and start the studio on http://127.0.0.1:7860 (pass flags with ARGS="--port 8000").

@@ -61,3 +61,15 @@ def test_bench_only_that_matches_nothing_lists_the_keys():
     assert result.exit_code == 1
     assert "--only 'world.live' matches no benchmark" in result.stderr
     assert "world:live_frames" in result.stderr  # the key the user meant, to copy
+
+
+def test_the_precompile_world_has_what_live_frames_draw():
+    """`make` compiles the kernels by drawing this world; if the lexicon stopped reading it as
+    water, rain, animals, a character and a landmark, a first world would compile again."""
+    from pipelines.text import text_to_spec
+    from ui.precompile import PROMPT
+
+    spec = text_to_spec(PROMPT, seed=1, embeddings_mode="off")
+    assert spec.weather.kind == "rain" and spec.terrain.lakes
+    assert {c.kind for c in spec.characters} >= {"deer", "humanoid"}
+    assert spec.landmarks and spec.props
