@@ -146,8 +146,8 @@ def measure_server(*, seconds: float, size: tuple[int, int] = (640, 360)) -> dic
                 header, _ = P.unpack_frame(m)
                 ws.send(json.dumps({"t": "ack", "seq": header.seq}))
                 frames.append(time.perf_counter())
-            elif not session and json.loads(m).get("t") == "welcome":
-                session.append(json.loads(m)["session"])
+            elif not session and (msg := json.loads(m)).get("t") == "welcome":
+                session.append(msg["session"])
 
     with (
         _studio_with_a_world() as (url, world),
